@@ -1,0 +1,23 @@
+GO ?= go
+BIN := bin/berth
+
+.PHONY: build test lint bench fuzz clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/berth
+
+# Every test: unit and integration. Integration tests skip without sshd or
+# Docker unless BERTH_E2E=1, which makes them fail instead.
+test: lint
+	$(GO) test -count=1 -timeout 40m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz:
+	$(GO) test ./remote -run '^$$' -fuzz FuzzQuote -fuzztime 30s
+
+clean:
+	rm -rf bin

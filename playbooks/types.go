@@ -1,0 +1,61 @@
+// Package playbooks defines the playbook schema, parses and validates it, and
+// holds the built-in catalog.
+package playbooks
+
+import "time"
+
+// Playbook is a parsed, templated and validated stack description.
+type Playbook struct {
+	Name       string            `yaml:"name"`
+	Vars       map[string]string `yaml:"vars"`
+	Secrets    []string          `yaml:"secrets"`
+	Volumes    []Volume          `yaml:"volumes"`
+	Networks   []Network         `yaml:"networks"`
+	Containers []Container       `yaml:"containers"`
+	DNS        *DNS              `yaml:"dns"`
+}
+
+type Volume struct {
+	Name     string `yaml:"name"`
+	External bool   `yaml:"external"` // exists already; berth neither creates nor removes it
+}
+
+type Network struct {
+	Name     string `yaml:"name"`
+	Driver   string `yaml:"driver"` // default bridge
+	External bool   `yaml:"external"`
+}
+
+type Container struct {
+	Name      string            `yaml:"name"`
+	Image     string            `yaml:"image"`
+	Command   []string          `yaml:"command"`
+	DependsOn []string          `yaml:"depends_on"`
+	Networks  []string          `yaml:"networks"`
+	Ports     []string          `yaml:"ports"`   // "HOST:CONTAINER[/proto]" or "IP:HOST:CONTAINER[/proto]"
+	Volumes   []string          `yaml:"volumes"` // "volume:/path[:ro]"
+	Env       map[string]string `yaml:"env"`
+	SecretEnv map[string]string `yaml:"secret_env"` // env name -> secret name
+	Restart   string            `yaml:"restart"`
+	Health    *Health           `yaml:"health"`
+	Ready     *Ready            `yaml:"ready"`
+}
+
+// Health is a Docker health check; berth waits for "healthy".
+type Health struct {
+	Cmd      []string      `yaml:"cmd"`
+	Interval time.Duration `yaml:"interval"`
+	Retries  int           `yaml:"retries"`
+}
+
+// Ready is a probe berth makes itself, through the connection to the host.
+type Ready struct {
+	HTTP    string        `yaml:"http"` // e.g. http://127.0.0.1:80/; any status < 500 is ready
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+type DNS struct {
+	Name string `yaml:"name"` // empty after templating: no DNS step
+	Type string `yaml:"type"` // A
+	TTL  int    `yaml:"ttl"`
+}
