@@ -1,0 +1,81 @@
+// Package testimage builds the small local images the integration tests
+// deploy, since no registry can be reached: a static Go binary (the app in
+// ./app) plus a static busybox as /bin/sh, which Docker's CMD-SHELL health
+// checks need, in a FROM scratch image.
+package testimage
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/berth-sh/berth/internal/testenv"
+)
+
+// Image is the repository the test images are tagged under.
+const Image = "berth-test-app"
+
+var buildMu sync.Mutex // docker build of one tag at a time within a test binary
+
+// Build builds Image:tag with the app's version string set to version and
+// returns the full reference. Same inputs give the same image content.
+func Build(t testing.TB, tag, version string) string {
+	t.Helper()
+	testenv.NeedDocker(t)
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		testenv.Missing(t, "busybox (Debian's busybox-static)", err.Error())
+	}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+version,
+		"-o", filepath.Join(dir, "app"), "github.com/berth-sh/berth/internal/testimage/app")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build test app: %v\n%s", err, out)
+	}
+	bb, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sh"), bb, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := "FROM scratch\nCOPY sh /bin/sh\nCOPY app /app\nENTRYPOINT [\"/app\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := Image + ":" + tag
+	cmd := exec.Command("docker", "build", "-q", "-t", ref, dir)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker build %s: %v\n%s", ref, err, out)
+	}
+	return ref
+}
+
+// ImageID returns the local image ID of ref.
+func ImageID(t testing.TB, ref string) string {
+	t.Helper()
+	out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", ref).Output()
+	if err != nil {
+		t.Fatalf("inspect %s: %v", ref, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Unique returns a short name prefix, so concurrent test runs sharing one
+// Docker engine never touch each other's objects.
+func Unique(t testing.TB) string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("bt%x-", b)
+}
