@@ -6,13 +6,14 @@ import "time"
 
 // Playbook is a parsed, templated and validated stack description.
 type Playbook struct {
-	Name       string            `yaml:"name"`
-	Vars       map[string]string `yaml:"vars"`
-	Secrets    []string          `yaml:"secrets"`
-	Volumes    []Volume          `yaml:"volumes"`
-	Networks   []Network         `yaml:"networks"`
-	Containers []Container       `yaml:"containers"`
-	DNS        *DNS              `yaml:"dns"`
+	Name        string            `yaml:"name"`
+	Description string            `yaml:"description"` // one line for `berth playbooks`
+	Vars        map[string]string `yaml:"vars"`
+	Secrets     []string          `yaml:"secrets"`
+	Volumes     []Volume          `yaml:"volumes"`
+	Networks    []Network         `yaml:"networks"`
+	Containers  []Container       `yaml:"containers"`
+	DNS         *DNS              `yaml:"dns"`
 }
 
 type Volume struct {
