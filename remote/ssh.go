@@ -1,0 +1,234 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+)
+
+// SSH is one SSH connection to a host, kept for the whole run: every command
+// is a session on it, every upload goes through one SFTP client on it.
+type SSH struct {
+	host    string
+	sudo    bool
+	client  *ssh.Client
+	jumps   []*ssh.Client // closed after client, innermost first
+	slots   chan struct{} // concurrent sessions, under sshd's MaxSessions
+	done    chan struct{} // closed by Close; stops the keepalive
+	closing sync.Once
+
+	mu      sync.Mutex
+	stats   Stats
+	lost    error // why the keepalive gave up on the connection
+	sftp    *sftp.Client
+	sftpErr error
+}
+
+var (
+	_ Conn    = (*SSH)(nil)
+	_ Dialer  = (*SSH)(nil)
+	_ Counter = (*SSH)(nil)
+)
+
+// newSSH takes the connected hops, the target last.
+func newSSH(host string, clients []*ssh.Client, opts SSHOptions) *SSH {
+	s := &SSH{
+		host:   host,
+		sudo:   opts.Sudo,
+		client: clients[len(clients)-1],
+		jumps:  clients[:len(clients)-1],
+		slots:  make(chan struct{}, maxSessions),
+		done:   make(chan struct{}),
+	}
+	s.stats.Connections = len(clients)
+	if opts.Keepalive > 0 {
+		go s.keepalive(opts.Keepalive)
+	}
+	return s
+}
+
+// Host is user@host:port.
+func (s *SSH) Host() string { return s.host }
+
+// Run runs c as one session. The argv becomes shell text here, once, by Quote.
+func (s *SSH) Run(ctx context.Context, c Cmd) error {
+	if len(c.Args) == 0 {
+		return errors.New("run: empty command")
+	}
+	args := c.Args
+	if s.sudo {
+		args = append([]string{"sudo", "-n", "--"}, args...)
+	}
+	line, err := Quote(args)
+	if err != nil {
+		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, err)
+	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, ctx.Err())
+	}
+	sess, err := s.client.NewSession()
+	if err != nil {
+		return fmt.Errorf("run %s on %s: open session: %w", c.Args[0], s.host, s.lostOr(err))
+	}
+	defer sess.Close()
+	s.count(func(st *Stats) { st.Commands++ })
+
+	sess.Stdin = c.Stdin
+	sess.Stdout = c.Stdout
+	if sess.Stdout == nil {
+		sess.Stdout = io.Discard
+	}
+	var tail *tailBuffer
+	if c.Stderr != nil {
+		sess.Stderr = c.Stderr
+	} else {
+		tail = newTailBuffer(4096)
+		sess.Stderr = tail
+	}
+	if err := sess.Start(line); err != nil {
+		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, s.lostOr(err))
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		// Kill the remote process if sshd supports signals, and tear the
+		// channel down either way; give the session a moment to unwind so
+		// the caller's writers are not written to after we return.
+		_ = sess.Signal(ssh.SIGKILL)
+		sess.Close()
+		select {
+		case <-waited:
+		case <-time.After(time.Second):
+		}
+		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, ctx.Err())
+	}
+	if err == nil {
+		return nil
+	}
+	var xe *ssh.ExitError
+	if errors.As(err, &xe) {
+		e := &ExitError{Host: s.host, Args: c.Args, Code: xe.ExitStatus()}
+		if xe.Signal() != "" {
+			e.Code = -1
+		}
+		if tail != nil {
+			e.Stderr = tail.String()
+		}
+		return e
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, ctx.Err())
+	}
+	return fmt.Errorf("run %s on %s: connection lost before the command reported its exit status: %w",
+		c.Args[0], s.host, s.lostOr(err))
+}
+
+// DialContext opens a TCP connection from the remote host (direct-tcpip), for
+// readiness probes of services that listen only there.
+func (s *SSH) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := s.client.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s via %s: %w", addr, s.host, s.lostOr(err))
+	}
+	return c, nil
+}
+
+// Stats counts connections (including jump hosts), commands and uploads.
+func (s *SSH) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+func (s *SSH) count(f func(*Stats)) {
+	s.mu.Lock()
+	f(&s.stats)
+	s.mu.Unlock()
+}
+
+// Close closes the SFTP client, the connection and the jump connections.
+func (s *SSH) Close() error {
+	var err error
+	s.closing.Do(func() {
+		close(s.done)
+		s.mu.Lock()
+		if s.sftp != nil {
+			s.sftp.Close()
+		}
+		s.mu.Unlock()
+		err = s.client.Close()
+		for i := len(s.jumps) - 1; i >= 0; i-- {
+			s.jumps[i].Close()
+		}
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("close %s: %w", s.host, err)
+	}
+	return nil
+}
+
+// keepalive sends keepalive@openssh.com requests and closes the connection
+// when one fails or goes unanswered for an interval, so a dead peer shows up
+// as an error instead of a hang.
+func (s *SSH) keepalive(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		replied := make(chan error, 1)
+		go func() {
+			_, _, err := s.client.SendRequest("keepalive@openssh.com", true, nil)
+			replied <- err
+		}()
+		var err error
+		select {
+		case <-s.done:
+			return
+		case err = <-replied:
+		case <-time.After(every):
+			err = fmt.Errorf("no reply within %s", every)
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.lost = fmt.Errorf("keepalive failed: %w", err)
+			s.mu.Unlock()
+			s.client.Close()
+			for _, j := range s.jumps {
+				j.Close()
+			}
+			return
+		}
+	}
+}
+
+// lostOr explains err by the keepalive failure, if there was one.
+func (s *SSH) lostOr(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lost != nil {
+		return fmt.Errorf("%w (%v)", err, s.lost)
+	}
+	return err
+}

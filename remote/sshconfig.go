@@ -1,0 +1,177 @@
+package remote
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+
+	"github.com/kevinburke/ssh_config"
+)
+
+// sshConfig is one parsed ssh config file. A nil *sshConfig answers every
+// question with "not set", which is what "none" or a missing default file means.
+type sshConfig struct {
+	cfg *ssh_config.Config
+}
+
+// loadSSHConfig parses path. A missing file is an error only when the user
+// named it; the default ~/.ssh/config is optional.
+func loadSSHConfig(path string, explicit bool) (*sshConfig, error) {
+	if path == "none" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !explicit {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read ssh config: %w", err)
+	}
+	defer f.Close()
+	cfg, err := ssh_config.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("parse ssh config %s: %w", path, err)
+	}
+	return &sshConfig{cfg: cfg}, nil
+}
+
+func (c *sshConfig) get(alias, key string) string {
+	if c == nil {
+		return ""
+	}
+	v, _ := c.cfg.Get(alias, key)
+	return strings.TrimSpace(v)
+}
+
+func (c *sshConfig) getAll(alias, key string) []string {
+	if c == nil {
+		return nil
+	}
+	vs, _ := c.cfg.GetAll(alias, key)
+	return vs
+}
+
+// endpoint is one SSH server to connect to, after the ssh config is applied.
+type endpoint struct {
+	alias      string // the name as given, e.g. a Host alias
+	user       string
+	host       string // the address to dial
+	port       int
+	identities []string // IdentityFile entries for this host
+	proxyJump  string
+}
+
+// addr is host:port for dialing and for known_hosts.
+func (e endpoint) addr() string { return net.JoinHostPort(e.host, strconv.Itoa(e.port)) }
+
+// String is the name used in output and errors: user@host:port.
+func (e endpoint) String() string { return e.user + "@" + e.addr() }
+
+// splitTarget parses [user@]host[:port], with [v6]:port brackets allowed.
+func splitTarget(s string) (userName, host string, port int, err error) {
+	if s == "" {
+		return "", "", 0, errors.New("empty target")
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		userName, s = s[:i], s[i+1:]
+	}
+	host = s
+	switch {
+	case strings.HasPrefix(s, "["):
+		h, p, err := net.SplitHostPort(s)
+		if err != nil {
+			if !strings.HasSuffix(s, "]") {
+				return "", "", 0, fmt.Errorf("parse target %q: %w", s, err)
+			}
+			h, p = strings.Trim(s, "[]"), ""
+		}
+		host = h
+		if p != "" {
+			if port, err = parsePort(p); err != nil {
+				return "", "", 0, err
+			}
+		}
+	case strings.Count(s, ":") == 1:
+		h, p, _ := strings.Cut(s, ":")
+		host = h
+		if port, err = parsePort(p); err != nil {
+			return "", "", 0, err
+		}
+	}
+	if host == "" {
+		return "", "", 0, fmt.Errorf("parse target %q: empty host", s)
+	}
+	return userName, host, port, nil
+}
+
+func parsePort(p string) (int, error) {
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("parse port %q: not a port number", p)
+	}
+	return n, nil
+}
+
+// resolveEndpoint applies, in order of precedence, the target's own user@ and
+// :port, the caller's defaults, the ssh config for the alias, and the
+// built-in defaults, the way OpenSSH's client does.
+func resolveEndpoint(target, defUser string, defPort int, cfg *sshConfig, home string) (endpoint, error) {
+	u, alias, port, err := splitTarget(target)
+	if err != nil {
+		return endpoint{}, err
+	}
+	e := endpoint{alias: alias, host: alias, user: u, port: port}
+	if hn := cfg.get(alias, "HostName"); hn != "" {
+		e.host = strings.ReplaceAll(hn, "%h", alias)
+	}
+	if e.user == "" {
+		e.user = defUser
+	}
+	if e.user == "" {
+		e.user = cfg.get(alias, "User")
+	}
+	if e.user == "" {
+		e.user = localUser()
+	}
+	if e.port == 0 {
+		e.port = defPort
+	}
+	if e.port == 0 {
+		if p := cfg.get(alias, "Port"); p != "" {
+			if e.port, err = parsePort(p); err != nil {
+				return endpoint{}, fmt.Errorf("ssh config for %s: %w", alias, err)
+			}
+		}
+	}
+	if e.port == 0 {
+		e.port = 22
+	}
+	for _, f := range cfg.getAll(alias, "IdentityFile") {
+		e.identities = append(e.identities, expandPath(f, home, e))
+	}
+	e.proxyJump = cfg.get(alias, "ProxyJump")
+	return e, nil
+}
+
+// expandPath expands ~ and the common % tokens of an IdentityFile.
+func expandPath(p, home string, e endpoint) string {
+	if p == "~" {
+		return home
+	}
+	if strings.HasPrefix(p, "~/") {
+		p = home + p[1:]
+	}
+	r := strings.NewReplacer("%%", "%", "%d", home, "%h", e.host, "%r", e.user, "%u", localUser(), "%p", strconv.Itoa(e.port))
+	return r.Replace(p)
+}
+
+func localUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
