@@ -131,7 +131,7 @@ func writeSync(path string, b []byte) error {
 func runWeb(args []string) error {
 	fs := flag.NewFlagSet("web", flag.ContinueOnError)
 	listen := fs.String("listen", ":8080", "listen address")
-	failHealth := fs.Bool("fail-health", false, "never report healthy")
+	failHealth := fs.Bool("fail-health", os.Getenv("FAIL_HEALTH") == "yes", "never report healthy")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,6 +167,11 @@ func runWeb(args []string) error {
 			return
 		}
 		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusForbidden {
+			// As WordPress does when MySQL refuses its password.
+			http.Error(w, "error establishing a database connection: access denied", http.StatusInternalServerError)
+			return
+		}
 		w.WriteHeader(resp.StatusCode)
 		io.Copy(w, resp.Body)
 	})
