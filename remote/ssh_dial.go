@@ -104,7 +104,8 @@ func dialHop(ctx, dctx context.Context, via *ssh.Client, e endpoint, hk *hostKey
 		HostKeyAlgorithms: hk.algorithms(e.addr()),
 	}
 	backoff := backoffStart
-	start := time.Now()
+	deadline := deadlineOf(dctx, time.Now().Add(timeout))
+	var lastErr error
 	for attempt := 1; ; attempt++ {
 		c, err := dialOnce(dctx, via, e.addr(), cfg)
 		if err == nil {
@@ -119,28 +120,28 @@ func dialHop(ctx, dctx context.Context, via *ssh.Client, e endpoint, hk *hostKey
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w after %d attempts: %v", ctx.Err(), attempt, err)
 		}
-		wait := backoff
-		if rem := time.Until(deadlineOf(dctx, start.Add(timeout))); rem < wait {
-			wait = rem
+		// An attempt cut short by the deadline says less than the one
+		// before it ("i/o timeout" vs "connection refused").
+		if dctx.Err() == nil || lastErr == nil {
+			lastErr = err
 		}
-		if wait <= 0 {
-			return nil, giveUp(timeout, attempt, err)
+		wait, last := backoff, false
+		if rem := time.Until(deadline); rem <= wait {
+			wait, last = rem, true
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-dctx.Done():
-			t.Stop()
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%w after %d attempts: %v", ctx.Err(), attempt, err)
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-dctx.Done():
+				t.Stop()
 			}
-			return nil, giveUp(timeout, attempt, err)
 		}
-		if dctx.Err() != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%w after %d attempts: %v", ctx.Err(), attempt, err)
-			}
-			return nil, giveUp(timeout, attempt, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w after %d attempts: %v", ctx.Err(), attempt, lastErr)
+		}
+		if last || dctx.Err() != nil {
+			return nil, giveUp(timeout, attempt, lastErr)
 		}
 		backoff = min(backoff*2, backoffMax)
 	}

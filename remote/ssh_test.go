@@ -1,0 +1,799 @@
+package remote_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/berth-sh/berth/internal/sshtest"
+	"github.com/berth-sh/berth/remote"
+)
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func dial(t *testing.T, target string, opts remote.SSHOptions) *remote.SSH {
+	t.Helper()
+	c, err := remote.DialSSH(testCtx(t), target, opts)
+	if err != nil {
+		t.Fatalf("DialSSH(%s): %v", target, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// shared starts one sshd (and one connection to it) for the tests that do
+// not care about connection counts.
+func shared(t *testing.T) (*sshtest.Server, *remote.SSH) {
+	srv := sshtest.Start(t)
+	return srv, dial(t, srv.Target(), srv.Options())
+}
+
+func TestSSHRun(t *testing.T) {
+	_, c := shared(t)
+	tests := []struct {
+		name       string
+		args       []string
+		stdin      string
+		wantOut    string
+		wantErr    string
+		wantCode   int // -2: no *ExitError expected
+		wantStderr string
+	}{
+		{name: "ok", args: []string{"echo", "hi"}, wantOut: "hi\n", wantCode: -2},
+		{name: "exit 3", args: []string{"sh", "-c", "exit 3"}, wantCode: 3},
+		{name: "exit 255", args: []string{"sh", "-c", "exit 255"}, wantCode: 255},
+		{name: "false", args: []string{"false"}, wantCode: 1},
+		{name: "stdout and stderr apart", args: []string{"sh", "-c", "echo out; echo err >&2"},
+			wantOut: "out\n", wantErr: "err\n", wantCode: -2},
+		{name: "stdin", args: []string{"tr", "a-z", "A-Z"}, stdin: "shout\n", wantOut: "SHOUT\n", wantCode: -2},
+		{name: "big stdin", args: []string{"wc", "-c"}, stdin: strings.Repeat("x", 1<<20), wantOut: "1048576\n", wantCode: -2},
+		{name: "not found", args: []string{"berth-no-such-command"}, wantCode: 127},
+		{name: "killed", args: []string{"sh", "-c", "kill -9 $$"}, wantCode: -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			cmd := remote.Cmd{Args: tt.args, Stdout: &out, Stderr: &errb}
+			if tt.stdin != "" {
+				cmd.Stdin = strings.NewReader(tt.stdin)
+			}
+			err := c.Run(testCtx(t), cmd)
+			var xe *remote.ExitError
+			if tt.wantCode == -2 {
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+			} else if !errors.As(err, &xe) || xe.Code != tt.wantCode {
+				t.Fatalf("Run: %v, want exit status %d", err, tt.wantCode)
+			}
+			if strings.TrimLeft(out.String(), " ") != tt.wantOut {
+				t.Errorf("stdout %q, want %q", out.String(), tt.wantOut)
+			}
+			if tt.wantErr != "" && errb.String() != tt.wantErr {
+				t.Errorf("stderr %q, want %q", errb.String(), tt.wantErr)
+			}
+		})
+	}
+	t.Run("stderr tail kept in ExitError", func(t *testing.T) {
+		err := c.Run(testCtx(t), remote.Cmd{Args: []string{"sh", "-c", "echo boom >&2; exit 2"}})
+		var xe *remote.ExitError
+		if !errors.As(err, &xe) || xe.Code != 2 || strings.TrimSpace(xe.Stderr) != "boom" {
+			t.Fatalf("got %#v", err)
+		}
+		if !strings.Contains(err.Error(), c.Host()) || !strings.Contains(err.Error(), "boom") {
+			t.Fatalf("error %q should name the host and carry stderr", err)
+		}
+	})
+	t.Run("Script", func(t *testing.T) {
+		var out bytes.Buffer
+		err := remote.Script(testCtx(t), c, `printf '%s|' "$@"`, &out, "a b", "$(x)")
+		if err != nil || out.String() != "a b|$(x)|" {
+			t.Fatalf("Script: %q, %v", out.String(), err)
+		}
+	})
+}
+
+// hostile mirrors the quoting table in quote_test.go (different package).
+var hostile = []string{
+	"$(reboot)", "`reboot`", "${PATH}", "$HOME", "'", `"`, "it's", `"quoted"`, `a'b"c`, `\`,
+	"a\nb", "\n", "\t", "tab\there", " ", ";", "|", "&", "<", ">", "*", "?", "~", "#",
+	"a;b|c&d<e>f*g?h~i#j", "!", "{a,b}", "[abc]", "a=b", "%s",
+	"héllo wörld", "日本語", "", "-n", "--", "--help", "-",
+}
+
+func TestSSHHostileArgs(t *testing.T) {
+	_, c := shared(t)
+	argv := func(t *testing.T, args []string) []string {
+		t.Helper()
+		out, err := remote.Output(testCtx(t), c, nil, append([]string{"printf", `%s\0`, "marker"}, args...)...)
+		if err != nil {
+			t.Fatalf("printf: %v", err)
+		}
+		got := strings.Split(string(out), "\x00")
+		return got[1 : len(got)-1]
+	}
+	for _, a := range hostile {
+		t.Run(a, func(t *testing.T) {
+			if got := argv(t, []string{a}); len(got) != 1 || got[0] != a {
+				t.Fatalf("sent %q, remote saw %q", a, got)
+			}
+		})
+	}
+	t.Run("all at once", func(t *testing.T) {
+		if got := argv(t, hostile); strings.Join(got, "\x00") != strings.Join(hostile, "\x00") {
+			t.Fatalf("sent %q\nremote saw %q", hostile, got)
+		}
+	})
+	t.Run("NUL rejected before sending", func(t *testing.T) {
+		before := c.Stats().Commands
+		err := c.Run(testCtx(t), remote.Cmd{Args: []string{"echo", "a\x00b"}})
+		if !errors.Is(err, remote.ErrNUL) {
+			t.Fatalf("got %v, want ErrNUL", err)
+		}
+		if c.Stats().Commands != before {
+			t.Fatal("a command with a NUL byte was sent")
+		}
+	})
+}
+
+func TestSSHOneConnection(t *testing.T) {
+	srv := sshtest.Start(t)
+	c := dial(t, srv.Target(), srv.Options())
+	const n = 20
+	for i := range n {
+		out, err := remote.Output(testCtx(t), c, nil, "echo", strconv.Itoa(i))
+		if err != nil || string(out) != strconv.Itoa(i)+"\n" {
+			t.Fatalf("command %d: %q, %v", i, out, err)
+		}
+	}
+	// Concurrent commands share the connection too.
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- c.Run(testCtx(t), remote.Cmd{Args: []string{"true"}})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := srv.Connections(); got != 1 {
+		t.Fatalf("sshd saw %d connections, want 1", got)
+	}
+	if st := c.Stats(); st != (remote.Stats{Connections: 1, Commands: 2 * n}) {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestSSHRunCancel(t *testing.T) {
+	_, c := shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := c.Run(ctx, remote.Cmd{Args: []string{"sleep", "30"}})
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("Run returned after %s", took)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want context.DeadlineExceeded", err)
+	}
+	if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
+		t.Fatalf("connection unusable after a cancelled command: %v", err)
+	}
+}
+
+func TestSSHConnectionLost(t *testing.T) {
+	_, c := shared(t)
+	// Kill the sshd process serving this connection: no exit status arrives.
+	err := c.Run(testCtx(t), remote.Cmd{Args: []string{"sh", "-c", `kill -9 "$PPID"; sleep 5`}})
+	var xe *remote.ExitError
+	if err == nil || errors.As(err, &xe) || !strings.Contains(err.Error(), "connection lost") {
+		t.Fatalf("got %v, want a connection-lost error", err)
+	}
+}
+
+func TestSSHUpload(t *testing.T) {
+	srv, c := shared(t)
+	dir := t.TempDir() // sshd runs on this machine: its files are ours to inspect
+	dst := filepath.Join(dir, "secret.env")
+
+	tests := []struct {
+		name     string
+		existing []byte
+		mode     os.FileMode
+	}{
+		{name: "new file", mode: 0o600},
+		{name: "overwrite", existing: []byte("old contents, world-readable\n"), mode: 0o600},
+		{name: "mode 0640", existing: []byte("x"), mode: 0o640},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.existing != nil {
+				if err := os.WriteFile(dst, tt.existing, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				os.Remove(dst)
+			}
+			data := []byte(fmt.Sprintf("PASSWORD='s3cr3t %d'\n", i))
+			if err := c.Upload(testCtx(t), dst, data, tt.mode); err != nil {
+				t.Fatalf("Upload: %v", err)
+			}
+			got, err := os.ReadFile(dst)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("file holds %q, %v; want %q", got, err, data)
+			}
+			fi, _ := os.Stat(dst)
+			if fi.Mode().Perm() != tt.mode {
+				t.Fatalf("mode %v, want %v", fi.Mode().Perm(), tt.mode)
+			}
+			ents, _ := os.ReadDir(dir)
+			if len(ents) != 1 {
+				t.Fatalf("directory holds %d entries (temp files left?): %v", len(ents), ents)
+			}
+		})
+	}
+	t.Run("missing directory", func(t *testing.T) {
+		err := c.Upload(testCtx(t), filepath.Join(dir, "nope", "f"), []byte("x"), 0o600)
+		if err == nil || !strings.Contains(err.Error(), "nope") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("readers never see a partial file", func(t *testing.T) {
+		a, b := bytes.Repeat([]byte("a"), 256<<10), bytes.Repeat([]byte("b"), 256<<10)
+		if err := c.Upload(testCtx(t), dst, a, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		bad := make(chan string, 1)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					close(bad)
+					return
+				default:
+				}
+				got, err := os.ReadFile(dst)
+				if err != nil || !(bytes.Equal(got, a) || bytes.Equal(got, b)) {
+					bad <- fmt.Sprintf("read %d bytes, err %v", len(got), err)
+					return
+				}
+			}
+		}()
+		for i := range 10 {
+			data := a
+			if i%2 == 0 {
+				data = b
+			}
+			if err := c.Upload(testCtx(t), dst, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(stop)
+		if msg, ok := <-bad; ok {
+			t.Fatal(msg)
+		}
+	})
+	if n := strings.Count(srv.Log(), "subsystem 'sftp'"); n != 1 {
+		t.Errorf("sftp subsystem started %d times, want once per connection\n%s", n, srv.Log())
+	}
+}
+
+func TestSSHSudoUpload(t *testing.T) {
+	// A stand-in sudo that checks its flags and runs the rest: enough to see
+	// that commands are prefixed and uploads go through a command.
+	bin := t.TempDir()
+	fake := "#!/bin/sh\n[ \"$1\" = -n ] && [ \"$2\" = -- ] || { echo bad sudo args: \"$@\" >&2; exit 99; }\nshift 2\nexec \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := sshtest.Start(t, sshtest.Config("SetEnv PATH="+bin+":/usr/sbin:/usr/bin:/sbin:/bin"))
+	opts := srv.Options()
+	opts.Sudo = true
+	c := dial(t, srv.Target(), opts)
+	out, err := remote.Output(testCtx(t), c, nil, "sh", "-c", `command -v sudo; printf '%s\n' "$@"`, "x", "$(id)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != filepath.Join(bin, "sudo")+"\n$(id)\n" {
+		t.Fatalf("got %q", out)
+	}
+	dst := filepath.Join(t.TempDir(), "f")
+	if err := c.Upload(testCtx(t), dst, []byte("root only"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dst); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("stat: %v %v", fi, err)
+	}
+	if st := c.Stats(); st.Uploads != 0 || st.Commands != 2 {
+		t.Fatalf("stats %+v: a sudo upload should be one command", st)
+	}
+}
+
+func TestSSHDialContext(t *testing.T) {
+	_, c := shared(t)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ready")
+	}))
+	defer hs.Close()
+	client := &http.Client{Transport: &http.Transport{DialContext: c.DialContext}}
+	resp, err := client.Get(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "ready" {
+		t.Fatalf("got %q", body)
+	}
+	if _, err := c.DialContext(testCtx(t), "tcp", "127.0.0.1:1"); err == nil {
+		t.Fatal("dial to a closed port succeeded")
+	}
+}
+
+// otherKnownHosts writes a known_hosts file with the given lines.
+func writeKnownHosts(t *testing.T, lines ...string) string {
+	p := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func newPub(t *testing.T) ssh.PublicKey {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	k, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestSSHHostKeys(t *testing.T) {
+	srv := sshtest.Start(t)
+	host := knownhosts.Normalize(srv.Addr)
+	fp := ssh.FingerprintSHA256(srv.HostKey)
+
+	t.Run("mismatch refused", func(t *testing.T) {
+		kh := writeKnownHosts(t, "# comment", knownhosts.Line([]string{host}, newPub(t)))
+		for _, policy := range []remote.HostKeyPolicy{remote.HostKeyStrict, remote.HostKeyAcceptNew} {
+			opts := srv.Options()
+			opts.KnownHostsFile, opts.HostKeyPolicy = kh, policy
+			start := time.Now()
+			_, err := remote.DialSSH(testCtx(t), srv.Target(), opts)
+			var hk *remote.HostKeyError
+			if !errors.As(err, &hk) || hk.Unknown {
+				t.Fatalf("%s: got %v, want a host key mismatch", policy, err)
+			}
+			for _, want := range []string{host, fp, kh + ":2", "MISMATCH"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s: error %q does not mention %q", policy, err, want)
+				}
+			}
+			if time.Since(start) > 2*time.Second {
+				t.Errorf("host key error was retried")
+			}
+		}
+	})
+	t.Run("hashed entry", func(t *testing.T) {
+		opts := srv.Options()
+		opts.KnownHostsFile = writeKnownHosts(t, knownhosts.Line([]string{knownhosts.HashHostname(host)}, srv.HostKey))
+		dial(t, srv.Target(), opts)
+	})
+	t.Run("unknown host refused under strict", func(t *testing.T) {
+		for _, kh := range []string{writeKnownHosts(t, "# empty"), filepath.Join(t.TempDir(), "missing")} {
+			opts := srv.Options()
+			opts.KnownHostsFile = kh
+			_, err := remote.DialSSH(testCtx(t), srv.Target(), opts)
+			var hk *remote.HostKeyError
+			if !errors.As(err, &hk) || !hk.Unknown {
+				t.Fatalf("got %v, want unknown host", err)
+			}
+			for _, want := range []string{host, fp, kh, "accept-new", "ssh-keyscan"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+		}
+	})
+	t.Run("accept-new records then strict works", func(t *testing.T) {
+		kh := filepath.Join(t.TempDir(), "sub", "known_hosts")
+		var warn bytes.Buffer
+		opts := srv.Options()
+		opts.KnownHostsFile, opts.HostKeyPolicy, opts.Warn = kh, remote.HostKeyAcceptNew, &warn
+		dial(t, srv.Target(), opts)
+		if !strings.Contains(warn.String(), fp) {
+			t.Errorf("no notice of the new key: %q", warn.String())
+		}
+		b, err := os.ReadFile(kh)
+		if err != nil || !strings.Contains(string(b), host) {
+			t.Fatalf("known_hosts: %q, %v", b, err)
+		}
+		opts.HostKeyPolicy = remote.HostKeyStrict
+		dial(t, srv.Target(), opts)
+		opts.HostKeyPolicy = remote.HostKeyAcceptNew
+		dial(t, srv.Target(), opts)
+		if b2, _ := os.ReadFile(kh); !bytes.Equal(b, b2) {
+			t.Fatalf("known host recorded twice:\n%s", b2)
+		}
+	})
+	t.Run("insecure warns", func(t *testing.T) {
+		var warn bytes.Buffer
+		opts := srv.Options()
+		opts.KnownHostsFile = writeKnownHosts(t, knownhosts.Line([]string{host}, newPub(t)))
+		opts.HostKeyPolicy, opts.Warn = remote.HostKeyInsecureIgnore, &warn
+		dial(t, srv.Target(), opts)
+		if !strings.Contains(warn.String(), "WARNING") || !strings.Contains(warn.String(), "insecure-ignore-host-key") {
+			t.Fatalf("warning %q", warn.String())
+		}
+	})
+	t.Run("bad policy", func(t *testing.T) {
+		opts := srv.Options()
+		opts.HostKeyPolicy = "yolo"
+		if _, err := remote.DialSSH(testCtx(t), srv.Target(), opts); err == nil {
+			t.Fatal("accepted an unknown policy")
+		}
+	})
+}
+
+// serveAgent serves an in-process keyring on a unix socket.
+func serveAgent(t *testing.T, keys ...ed25519.PrivateKey) string {
+	kr := agent.NewKeyring()
+	for _, k := range keys {
+		if err := kr.Add(agent.AddedKey{PrivateKey: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); agent.ServeAgent(kr, c) }()
+		}
+	}()
+	return sock
+}
+
+func newKey(t *testing.T) (ed25519.PrivateKey, ssh.PublicKey) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	k, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv, k
+}
+
+func TestSSHAgentAuth(t *testing.T) {
+	priv, pub := newKey(t)
+	srv := sshtest.Start(t, sshtest.AuthorizedKey(pub))
+	opts := srv.Options()
+	opts.Identities = nil // HomeDir is empty: no default key files either
+	opts.AgentSocket = serveAgent(t, priv)
+	c := dial(t, srv.Target(), opts)
+	if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("agent with the wrong key", func(t *testing.T) {
+		other, _ := newKey(t)
+		opts.AgentSocket = serveAgent(t, other)
+		start := time.Now()
+		_, err := remote.DialSSH(testCtx(t), srv.Target(), opts)
+		if err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+			t.Fatalf("got %v", err)
+		}
+		if time.Since(start) > 2*time.Second {
+			t.Error("auth failure was retried")
+		}
+	})
+	t.Run("no credentials at all", func(t *testing.T) {
+		opts.AgentSocket = "none"
+		_, err := remote.DialSSH(testCtx(t), srv.Target(), opts)
+		if err == nil || !strings.Contains(err.Error(), "no SSH credentials") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func TestSSHPassphraseKey(t *testing.T) {
+	priv, pub := newKey(t)
+	srv := sshtest.Start(t, sshtest.AuthorizedKey(pub))
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte("hunter2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(t.TempDir(), "id_encrypted")
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := srv.Options()
+	base.Identities = []string{keyPath}
+
+	tests := []struct {
+		name    string
+		pass    string
+		agent   bool
+		wantErr []string
+	}{
+		{name: "no passphrase", wantErr: []string{keyPath, "passphrase", remote.PassphraseEnv}},
+		{name: "wrong passphrase", pass: "nope", wantErr: []string{keyPath}},
+		{name: "right passphrase", pass: "hunter2"},
+		{name: "no passphrase but the agent has the key", agent: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := base
+			opts.Passphrase = func(string) ([]byte, error) { return []byte(tt.pass), nil }
+			if tt.agent {
+				opts.AgentSocket = serveAgent(t, priv)
+			}
+			c, err := remote.DialSSH(testCtx(t), srv.Target(), opts)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				return
+			}
+			if err == nil {
+				c.Close()
+				t.Fatal("dial succeeded")
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// jumpPair starts a bastion and a target on another loopback address, with
+// one known_hosts file for both.
+func jumpPair(t *testing.T) (bastion, target *sshtest.Server, knownHosts string) {
+	bastion = sshtest.Start(t)
+	target = sshtest.Start(t, sshtest.ListenAddr("127.0.0.2"))
+	line := func(s *sshtest.Server) string {
+		return knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, s.HostKey)
+	}
+	return bastion, target, writeKnownHosts(t, line(bastion), line(target))
+}
+
+func TestSSHJump(t *testing.T) {
+	t.Run("Jump option", func(t *testing.T) {
+		bastion, target, kh := jumpPair(t)
+		opts := target.Options()
+		opts.KnownHostsFile = kh
+		opts.Identities = []string{bastion.ClientKeyPath, target.ClientKeyPath}
+		opts.Jump = bastion.Target()
+		c := dial(t, target.Target(), opts)
+		if out, err := remote.Output(testCtx(t), c, nil, "echo", "via bastion"); err != nil || string(out) != "via bastion\n" {
+			t.Fatalf("%q, %v", out, err)
+		}
+		if err := c.Upload(testCtx(t), filepath.Join(t.TempDir(), "f"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if b, tg := bastion.Connections(), target.Connections(); b != 1 || tg != 1 {
+			t.Fatalf("bastion saw %d connections, target %d; want 1 and 1", b, tg)
+		}
+		if st := c.Stats(); st.Connections != 2 {
+			t.Fatalf("stats %+v, want 2 connections (jump + target)", st)
+		}
+	})
+	t.Run("ProxyJump in ssh config", func(t *testing.T) {
+		bastion, target, kh := jumpPair(t)
+		cfg := fmt.Sprintf(`Host blog
+  HostName %s
+  Port %d
+  User %s
+  IdentityFile %s
+  ProxyJump gate
+
+Host gate
+  HostName %s
+  Port %d
+  IdentityFile %s
+`, target.Host, target.Port, target.User, target.ClientKeyPath, bastion.Host, bastion.Port, bastion.ClientKeyPath)
+		cfgPath := filepath.Join(t.TempDir(), "config")
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		opts := target.Options()
+		opts.Identities, opts.KnownHostsFile, opts.SSHConfigFile = nil, kh, cfgPath
+		c := dial(t, "blog", opts)
+		if c.Host() != target.Target() {
+			t.Errorf("Host() = %q, want %q", c.Host(), target.Target())
+		}
+		if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
+			t.Fatal(err)
+		}
+		if b, tg := bastion.Connections(), target.Connections(); b != 1 || tg != 1 {
+			t.Fatalf("bastion saw %d connections, target %d; want 1 and 1", b, tg)
+		}
+	})
+	t.Run("jump host key checked", func(t *testing.T) {
+		bastion, target, _ := jumpPair(t)
+		opts := target.Options() // knows only the target
+		opts.Identities = []string{bastion.ClientKeyPath, target.ClientKeyPath}
+		opts.Jump = bastion.Target()
+		_, err := remote.DialSSH(testCtx(t), target.Target(), opts)
+		var hk *remote.HostKeyError
+		if !errors.As(err, &hk) || !strings.Contains(err.Error(), "jump host") || hk.Host != knownhosts.Normalize(bastion.Addr) {
+			t.Fatalf("got %v, want an unknown jump host", err)
+		}
+	})
+	t.Run("target down behind the bastion", func(t *testing.T) {
+		bastion, target, kh := jumpPair(t)
+		target.Stop()
+		opts := target.Options()
+		opts.KnownHostsFile = kh
+		opts.Identities = []string{bastion.ClientKeyPath, target.ClientKeyPath}
+		opts.Jump = bastion.Target()
+		opts.ConnectTimeout = time.Second
+		_, err := remote.DialSSH(testCtx(t), target.Target(), opts)
+		if err == nil || !strings.Contains(err.Error(), "gave up after 1s") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func TestSSHConfigFile(t *testing.T) {
+	srv := sshtest.Start(t)
+	cfg := fmt.Sprintf("Host web1\n  HostName %s\n  Port %d\n  User %s\n  IdentityFile %s\n\nHost *\n  User nobody-here\n",
+		srv.Host, srv.Port, srv.User, srv.ClientKeyPath)
+	cfgPath := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := srv.Options()
+	opts.Identities, opts.SSHConfigFile = nil, cfgPath
+	c := dial(t, "web1", opts)
+	if c.Host() != srv.Target() {
+		t.Fatalf("Host() = %q, want %q", c.Host(), srv.Target())
+	}
+	out, err := remote.Output(testCtx(t), c, nil, "id", "-un")
+	if err != nil || strings.TrimSpace(string(out)) != srv.User {
+		t.Fatalf("id -un: %q, %v", out, err)
+	}
+
+	t.Run("missing explicit config", func(t *testing.T) {
+		opts := srv.Options()
+		opts.SSHConfigFile = filepath.Join(t.TempDir(), "nope")
+		if _, err := remote.DialSSH(testCtx(t), srv.Target(), opts); err == nil || !strings.Contains(err.Error(), "nope") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+// deadAddr is a loopback port nothing listens on.
+func deadAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestSSHDialRetry(t *testing.T) {
+	t.Run("gives up after ConnectTimeout", func(t *testing.T) {
+		srv := sshtest.Start(t)
+		opts := srv.Options()
+		opts.ConnectTimeout = 2 * time.Second
+		addr := deadAddr(t)
+		start := time.Now()
+		_, err := remote.DialSSH(testCtx(t), "root@"+addr, opts)
+		took := time.Since(start)
+		if err == nil {
+			t.Fatal("dial succeeded")
+		}
+		for _, want := range []string{"connect root@" + addr, "gave up after 2s", "attempts)", "connection refused"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not mention %q", err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "(1 attempts)") {
+			t.Errorf("not retried: %v", err)
+		}
+		if took < 1500*time.Millisecond || took > 4*time.Second {
+			t.Errorf("took %s, want about 2s", took)
+		}
+	})
+	t.Run("cancel stops retrying", func(t *testing.T) {
+		srv := sshtest.Start(t)
+		opts := srv.Options()
+		opts.ConnectTimeout = 30 * time.Second
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(300*time.Millisecond, cancel)
+		start := time.Now()
+		_, err := remote.DialSSH(ctx, deadAddr(t), opts)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Fatalf("took %s after cancel", took)
+		}
+	})
+	t.Run("host that comes up while retrying", func(t *testing.T) {
+		srv := sshtest.Start(t)
+		// Forward a port to sshd only after a while, as a booting host would.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		go func() {
+			time.Sleep(700 * time.Millisecond)
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { l.Close() })
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				go proxy(c, srv.Addr)
+			}
+		}()
+		opts := srv.Options()
+		opts.HostKeyPolicy = remote.HostKeyAcceptNew
+		opts.KnownHostsFile = filepath.Join(t.TempDir(), "known_hosts")
+		c := dial(t, "root@"+addr, opts)
+		if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func proxy(c net.Conn, to string) {
+	defer c.Close()
+	u, err := net.Dial("tcp", to)
+	if err != nil {
+		return
+	}
+	defer u.Close()
+	go io.Copy(u, c)
+	io.Copy(c, u)
+}
