@@ -366,12 +366,17 @@ func toRecordXML(r Record) recordXML {
 	}
 	ttl := r.TTL
 	x.TTL = &ttl
-	x.Values = append([]string(nil), r.Values...)
+	for _, v := range r.Values {
+		x.Values = append(x.Values, rrXML{Value: v})
+	}
 	return x
 }
 
 func fromRecordXML(x recordXML) Record {
-	r := Record{Name: fqdn(x.Name), Type: x.Type, Values: x.Values, SetIdentifier: x.SetIdentifier}
+	r := Record{Name: fqdn(x.Name), Type: x.Type, SetIdentifier: x.SetIdentifier}
+	for _, v := range x.Values {
+		r.Values = append(r.Values, v.Value)
+	}
 	if x.TTL != nil {
 		r.TTL = *x.TTL
 	}
@@ -417,8 +422,14 @@ type recordXML struct {
 	Type          string    `xml:"Type"`
 	SetIdentifier string    `xml:"SetIdentifier,omitempty"`
 	TTL           *int64    `xml:"TTL,omitempty"`
-	Values        []string  `xml:"ResourceRecords>ResourceRecord>Value"`
+	Values        []rrXML   `xml:"ResourceRecords>ResourceRecord"`
 	Alias         *aliasXML `xml:"AliasTarget,omitempty"`
+}
+
+// rrXML is its own element: a path tag on a []string would put every
+// Value into a single ResourceRecord.
+type rrXML struct {
+	Value string `xml:"Value"`
 }
 
 type aliasXML struct {

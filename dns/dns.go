@@ -1,0 +1,137 @@
+// Package dns makes a name resolve to a set of IPs. Providers plan first (read
+// the current record) and apply only when the record differs, so a re-run
+// with the right record costs one read and no change.
+package dns
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// DefaultTTL is used when a plan asks for TTL 0.
+const DefaultTTL = 60
+
+// Provider points DNS names at IPs.
+type Provider interface {
+	// Plan reads the current record for name and says what Apply would do.
+	Plan(ctx context.Context, name string, ips []string, ttl int) (*Change, error)
+	// Apply makes the planned change; it does nothing when !c.Needed.
+	Apply(ctx context.Context, c *Change) error
+}
+
+// Change is a planned record update.
+type Change struct {
+	Name      string // normalised: lower case, trailing dot
+	Type      string // "A"
+	TTL       int
+	Before    []string // current values, sorted; empty when there is no record
+	BeforeTTL int
+	After     []string // wanted values, sorted
+	Needed    bool
+	ZoneID    string // the provider's zone, when it has zones
+}
+
+// String renders the change as a plan line:
+//
+//   - dns blog.example.com A 1.2.3.4 (ttl 60)
+//     ~ dns blog.example.com A 1.2.3.4 -> 1.2.3.4, 5.6.7.8 (ttl 60)
+//     = dns blog.example.com A 1.2.3.4 (unchanged)
+func (c *Change) String() string {
+	name := strings.TrimSuffix(c.Name, ".")
+	after := strings.Join(c.After, ", ")
+	switch {
+	case !c.Needed:
+		return fmt.Sprintf("= dns %s %s %s (unchanged)", name, c.Type, after)
+	case len(c.Before) == 0:
+		return fmt.Sprintf("+ dns %s %s %s (ttl %d)", name, c.Type, after, c.TTL)
+	}
+	ttl := fmt.Sprintf("ttl %d", c.TTL)
+	if c.BeforeTTL != c.TTL {
+		ttl = fmt.Sprintf("ttl %d -> %d", c.BeforeTTL, c.TTL)
+	}
+	return fmt.Sprintf("~ dns %s %s %s -> %s (%s)", name, c.Type, strings.Join(c.Before, ", "), after, ttl)
+}
+
+// NormalizeName lower-cases a DNS name, adds the trailing dot, and checks its
+// syntax. A leading "*" label (a wildcard) is allowed; Route 53's \052 escape
+// for it is accepted too.
+func NormalizeName(name string) (string, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	n = strings.ReplaceAll(n, `\052`, "*")
+	if n == "" || n == "." {
+		return "", fmt.Errorf("normalize dns name %q: empty", name)
+	}
+	if !strings.HasSuffix(n, ".") {
+		n += "."
+	}
+	if len(n) > 254 {
+		return "", fmt.Errorf("normalize dns name %q: longer than 253 characters", name)
+	}
+	labels := strings.Split(strings.TrimSuffix(n, "."), ".")
+	if len(labels) < 2 {
+		return "", fmt.Errorf("normalize dns name %q: want a name inside a zone, such as blog.example.com", name)
+	}
+	for i, l := range labels {
+		if l == "*" && i == 0 {
+			continue
+		}
+		if l == "" || len(l) > 63 {
+			return "", fmt.Errorf("normalize dns name %q: empty or over-long label", name)
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return "", fmt.Errorf("normalize dns name %q: label %q starts or ends with -", name, l)
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return "", fmt.Errorf("normalize dns name %q: character %q not allowed", name, r)
+			}
+		}
+	}
+	return n, nil
+}
+
+// NormalizeIPv4 validates A record values and returns them deduplicated and
+// sorted numerically, so that two sets compare equal whatever their order.
+func NormalizeIPv4(ips []string) ([]string, error) {
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("normalize ips: none given: refusing to point a name at nothing")
+	}
+	addrs := make([]netip.Addr, 0, len(ips))
+	for _, s := range ips {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil || !a.Is4() {
+			return nil, fmt.Errorf("normalize ips: %q is not an IPv4 address (an A record holds IPv4 only)", s)
+		}
+		addrs = append(addrs, a)
+	}
+	slices.SortFunc(addrs, netip.Addr.Compare)
+	addrs = slices.Compact(addrs)
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out, nil
+}
+
+// sortIPs orders record values as NormalizeIPv4 does, leaving any value that
+// is not an address (a record edited by hand) after the addresses.
+func sortIPs(values []string) []string {
+	out := slices.Clone(values)
+	slices.SortFunc(out, func(a, b string) int {
+		x, errX := netip.ParseAddr(a)
+		y, errY := netip.ParseAddr(b)
+		switch {
+		case errX == nil && errY == nil:
+			return x.Compare(y)
+		case errX == nil:
+			return -1
+		case errY == nil:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return out
+}
