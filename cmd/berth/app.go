@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/berth-sh/berth/internal/ui"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -25,12 +27,25 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *App {
 // Run runs berth with args (args[0] is the program name) and returns the exit code.
 func (a *App) Run(ctx context.Context, args []string) int {
 	app := &cli.App{
-		Name:      "berth",
-		Usage:     "deploy stateful Docker stacks to hosts over SSH",
-		Reader:    a.stdin,
-		Writer:    a.stdout,
-		ErrWriter: a.stderr,
+		Name:                  "berth",
+		Usage:                 "deploy stateful Docker stacks to hosts over SSH",
+		Version:               version,
+		Reader:                a.stdin,
+		Writer:                a.stdout,
+		ErrWriter:             a.stderr,
+		EnableBashCompletion:  true,
+		HideVersion:           true,
+		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
 		Commands: []*cli.Command{
+			a.deployCommand(),
+			a.planCommand(),
+			a.statusCommand(),
+			a.destroyCommand(),
+			a.hostsCommand(),
+			a.dnsCommand(),
+			a.runCommand(),
+			a.unlockCommand(),
+			a.playbooksCommand(),
 			{
 				Name:  "version",
 				Usage: "print berth's version",
@@ -40,10 +55,38 @@ func (a *App) Run(ctx context.Context, args []string) int {
 				},
 			},
 		},
+		// Errors are printed once, below, with the exit code they map to.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageError("%v", err)
+		},
 	}
-	if err := app.RunContext(ctx, args); err != nil {
+	for _, cmd := range app.Commands {
+		setUsageError(cmd, app.OnUsageError)
+	}
+	err := app.RunContext(ctx, args)
+	code := exitCode(ctx, err)
+	if err != nil && err.Error() != "" {
 		fmt.Fprintln(a.stderr, "berth:", err)
-		return 1
 	}
-	return 0
+	return code
+}
+
+// reporter picks human lines or the JSON event stream.
+func (a *App) reporter(c *cli.Context) ui.Reporter {
+	if c.Bool("json") {
+		return ui.NewJSON(a.stdout)
+	}
+	return ui.NewHuman(a.stdout, a.stderr, c.Bool("quiet"))
+}
+
+// setUsageError makes flag errors of every subcommand usage errors (exit 64)
+// that point to --help, instead of a full help dump.
+func setUsageError(cmd *cli.Command, f cli.OnUsageErrorFunc) {
+	cmd.OnUsageError = func(c *cli.Context, err error, isSub bool) error {
+		return usageError("%v (see berth %s --help)", err, cmd.Name)
+	}
+	for _, sub := range cmd.Subcommands {
+		setUsageError(sub, f)
+	}
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/berth-sh/berth/internal/deploy"
+	"github.com/berth-sh/berth/internal/fleet"
+	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/ui"
+)
+
+func (a *App) destroyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "destroy",
+		Usage: "remove the stack's containers and networks; volumes stay unless --volumes",
+		Description: `Removes the containers and networks of the playbook's stack. Named volumes,
+and so all data, stay: deploying again brings the stack back with its data.
+--volumes also deletes the volumes and the secrets stored for them; it asks for
+confirmation on a terminal, or needs --yes.`,
+		Flags: concat(targetFlags(), playbookFlags(), outputFlags(), []cli.Flag{
+			&cli.BoolFlag{Name: "volumes", Usage: "also delete the stack's volumes: ALL ITS DATA"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be removed"},
+			&cli.DurationFlag{Name: "lock-wait", Usage: "wait this long for another run's deploy lock"},
+		}),
+		Action: func(c *cli.Context) error {
+			rep := a.reporter(c)
+			vars, err := parseVars(c.StringSlice("var"))
+			if err != nil {
+				return err
+			}
+			if _, err := loadPlaybook(c, vars, nil); err != nil {
+				return err
+			}
+			targets, err := a.targets(c)
+			if err != nil {
+				return err
+			}
+			volumes := c.Bool("volumes")
+			if volumes && !c.Bool("yes") && !c.Bool("dry-run") {
+				if err := a.confirm(fmt.Sprintf("Delete the volumes of stack %q, and all their data, on %d host(s)?", stackName(c, vars), len(targets))); err != nil {
+					return err
+				}
+			}
+			sshOpts, err := a.sshOptions(c)
+			if err != nil {
+				return err
+			}
+			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: c.Bool("dry-run"),
+				LockWait: c.Duration("lock-wait"), Version: version, Reporter: rep}
+			results, err := fleet.Run(c.Context, targets, inventory.Target.String, fleet.Options{Parallel: c.Int("parallel"), MaxFailures: len(targets)},
+				func(ctx context.Context, t inventory.Target) (hostOutcome, error) {
+					out := hostOutcome{target: t}
+					pb, err := loadPlaybook(c, vars, t.Vars)
+					if err != nil {
+						return out, err
+					}
+					conn, err := connect(ctx, t, sshOpts)
+					if err != nil {
+						return out, err
+					}
+					defer conn.Close()
+					out.res, err = deploy.Destroy(ctx, conn, pb, volumes, opts)
+					if out.res != nil && out.res.Plan != nil {
+						reportPlan(ui.Host{R: rep, Name: conn.Host()}, out.res.Plan)
+					}
+					return out, err
+				})
+			a.summary(rep, c.Bool("json"), results, c.Bool("dry-run"))
+			if err != nil {
+				return withCode(fleetExitCode(results), err)
+			}
+			return nil
+		},
+	}
+}
+
+func stackName(c *cli.Context, vars map[string]string) string {
+	if s := c.String("stack"); s != "" {
+		return s
+	}
+	if pb, err := loadPlaybook(c, vars, nil); err == nil {
+		return pb.Name
+	}
+	return c.String("playbook")
+}
+
+// confirm asks on a terminal; without one, destructive commands need --yes.
+func (a *App) confirm(question string) error {
+	f, ok := a.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return usageError("refusing to delete volumes without confirmation: stdin is not a terminal; pass --yes")
+	}
+	fmt.Fprintf(a.stderr, "%s Type yes to confirm: ", question)
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		return usageError("not confirmed; nothing was deleted")
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/berth-sh/berth/internal/deploy"
+	"github.com/berth-sh/berth/internal/fleet"
+	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/ui"
+	"github.com/berth-sh/berth/playbooks"
+)
+
+func (a *App) playbooksCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "playbooks",
+		Usage: "list the built-in playbooks; `show NAME` prints one",
+		Action: func(c *cli.Context) error {
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tDESCRIPTION")
+			for _, info := range playbooks.List() {
+				fmt.Fprintf(tw, "%s\t%s\n", info.Name, info.Description)
+			}
+			return tw.Flush()
+		},
+		Subcommands: []*cli.Command{{
+			Name:      "show",
+			Usage:     "print a built-in playbook's YAML",
+			ArgsUsage: "NAME",
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return usageError("playbooks show: want one playbook name")
+				}
+				src, err := playbooks.Source(c.Args().First())
+				if err != nil {
+					return usageError("%v", err)
+				}
+				_, err = a.stdout.Write(src)
+				return err
+			},
+		}},
+	}
+}
+
+func (a *App) hostsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "hosts",
+		Usage: "list the targets discovery finds (id, name, public/private IP, state)",
+		Flags: concat(targetFlags(), []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}}),
+		Action: func(c *cli.Context) error {
+			targets, err := a.targets(c)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(targets)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tPUBLIC IP\tPRIVATE IP\tSTATE\tSSH")
+			for _, t := range targets {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", dash(t.ID), dash(t.Name), dash(t.PublicIP), dash(t.PrivateIP), dash(t.State), dash(t.SSHTarget()))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (a *App) unlockCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "unlock",
+		Usage: "break the stack's deploy lock on each target (after a crashed run)",
+		Description: `Removes the deploy lock that a crashed or killed berth left behind. Only use
+it when no deploy is running: berth reports a lock as stale after --lock-stale.`,
+		Flags: concat(targetFlags(), playbookFlags(), outputFlags()),
+		Action: func(c *cli.Context) error {
+			rep := a.reporter(c)
+			vars, err := parseVars(c.StringSlice("var"))
+			if err != nil {
+				return err
+			}
+			targets, err := a.targets(c)
+			if err != nil {
+				return err
+			}
+			sshOpts, err := a.sshOptions(c)
+			if err != nil {
+				return err
+			}
+			_, err = fleet.Run(c.Context, targets, inventory.Target.String, fleet.Options{Parallel: c.Int("parallel"), MaxFailures: len(targets)},
+				func(ctx context.Context, t inventory.Target) (struct{}, error) {
+					pb, err := loadPlaybook(c, vars, t.Vars)
+					if err != nil {
+						return struct{}{}, err
+					}
+					stack := c.String("stack")
+					if stack == "" {
+						stack = pb.Name
+					}
+					conn, err := connect(ctx, t, sshOpts)
+					if err != nil {
+						return struct{}{}, err
+					}
+					defer conn.Close()
+					out, err := deploy.Unlock(ctx, conn, c.String("state-dir"), stack)
+					if err != nil {
+						return struct{}{}, err
+					}
+					msg := "no lock was held"
+					if lines := bytes.Split(bytes.TrimSpace([]byte(out)), []byte("\n")); len(lines) > 1 {
+						msg = "removed the lock held by " + string(lines[0])
+					}
+					ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, msg, nil)
+					return struct{}{}, nil
+				})
+			if err != nil {
+				return withCode(exitFailure, err)
+			}
+			return nil
+		},
+	}
+}

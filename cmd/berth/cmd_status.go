@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/berth-sh/berth/internal/deploy"
+	"github.com/berth-sh/berth/internal/fleet"
+	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/ui"
+	"github.com/berth-sh/berth/playbooks"
+)
+
+func (a *App) statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show each host's containers, volumes (with their host mountpoints) and networks",
+		Description: `Reads the stack's state on every target in one round trip per host and
+prints, per host: containers (state, health, image), volumes with the directory
+on the host that holds their data, networks, and whether a deploy lock is held.`,
+		Flags: concat(targetFlags(), playbookFlags(), outputFlags()),
+		Action: func(c *cli.Context) error {
+			rep := a.reporter(c)
+			vars, err := parseVars(c.StringSlice("var"))
+			if err != nil {
+				return err
+			}
+			targets, err := a.targets(c)
+			if err != nil {
+				return err
+			}
+			sshOpts, err := a.sshOptions(c)
+			if err != nil {
+				return err
+			}
+			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Reporter: rep}
+			_, err = fleet.Run(c.Context, targets, inventory.Target.String, fleet.Options{Parallel: c.Int("parallel"), MaxFailures: len(targets)},
+				func(ctx context.Context, t inventory.Target) (struct{}, error) {
+					pb, err := loadPlaybook(c, vars, t.Vars)
+					if err != nil {
+						return struct{}{}, err
+					}
+					conn, err := connect(ctx, t, sshOpts)
+					if err != nil {
+						return struct{}{}, err
+					}
+					defer conn.Close()
+					st, err := deploy.Status(ctx, conn, pb, opts)
+					if err != nil {
+						return struct{}{}, err
+					}
+					text, data := renderStatus(st, pb)
+					ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, text, data)
+					return struct{}{}, nil
+				})
+			if err != nil {
+				return withCode(exitFailure, err)
+			}
+			return nil
+		},
+	}
+}
+
+// renderStatus lays out one host's observed stack as text and as data:
+// every object the playbook declares (absent ones too), plus what else is
+// labelled with the stack.
+func renderStatus(st *deploy.State, pb *playbooks.Playbook) (string, map[string]any) {
+	var b bytes.Buffer
+	obs := st.Docker
+
+	names := map[string]bool{}
+	var containerNames []string
+	for _, c := range pb.Containers {
+		names[c.Name] = true
+		containerNames = append(containerNames, c.Name)
+	}
+	for _, n := range sortedKeys(obs.Containers) {
+		if !names[n] {
+			containerNames = append(containerNames, n)
+		}
+	}
+	var cs []map[string]any
+	fmt.Fprintf(&b, "%-30s %-10s %-10s %s\n", "CONTAINER", "STATE", "HEALTH", "IMAGE")
+	for _, name := range containerNames {
+		ct, ok := obs.Containers[name]
+		if !ok {
+			fmt.Fprintf(&b, "%-30s %-10s %-10s %s\n", name, "absent", "-", "-")
+			cs = append(cs, map[string]any{"name": name, "state": "absent"})
+			continue
+		}
+		health := ct.Health
+		if health == "" {
+			health = "-"
+		}
+		fmt.Fprintf(&b, "%-30s %-10s %-10s %s\n", name, ct.State, health, ct.Image)
+		cs = append(cs, map[string]any{"name": name, "state": ct.State, "health": ct.Health, "image": ct.Image, "image_id": ct.ImageID})
+	}
+	var vs []map[string]any
+	fmt.Fprintf(&b, "%-30s %s\n", "VOLUME", "MOUNTPOINT")
+	for _, v := range pb.Volumes {
+		mp := "absent"
+		if o, ok := obs.Volumes[v.Name]; ok {
+			mp = o.Mountpoint
+		}
+		fmt.Fprintf(&b, "%-30s %s\n", v.Name, mp)
+		vs = append(vs, map[string]any{"name": v.Name, "mountpoint": mp})
+	}
+	var ns []map[string]any
+	fmt.Fprintf(&b, "%-30s %s\n", "NETWORK", "DRIVER")
+	for _, n := range pb.Networks {
+		driver := "absent"
+		if o, ok := obs.Networks[n.Name]; ok {
+			driver = o.Driver
+		}
+		fmt.Fprintf(&b, "%-30s %s\n", n.Name, driver)
+		ns = append(ns, map[string]any{"name": n.Name, "driver": driver})
+	}
+	if st.Lock.Held {
+		fmt.Fprintf(&b, "deploy lock held for %s by %s\n", st.Lock.Age, st.Lock.Holder)
+	}
+	return b.String(), map[string]any{"containers": cs, "volumes": vs, "networks": ns, "lock_held": st.Lock.Held}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

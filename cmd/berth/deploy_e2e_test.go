@@ -1,0 +1,229 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berth-sh/berth/internal/sshtest"
+	"github.com/berth-sh/berth/internal/testimage"
+)
+
+// stackEnv is one test stack deployed through a real sshd onto this machine's
+// Docker engine, with its own name prefix, port and state directory.
+type stackEnv struct {
+	sshd     *sshtest.Server
+	prefix   string
+	port     string
+	stateDir string
+	shimLog  string // every docker argv run through sshd, one per line
+}
+
+func newStackEnv(t *testing.T) *stackEnv {
+	t.Helper()
+	testimage.Build(t, "v1", "v1")
+	e := &stackEnv{prefix: testimage.Unique(t), port: freePort(t), stateDir: filepath.Join(t.TempDir(), "state")}
+	// A docker shim first on sshd's PATH logs each docker argv, so the test
+	// sees every command line berth caused on the host (what ps would show).
+	shim := t.TempDir()
+	e.shimLog = filepath.Join(shim, "argv.log")
+	real, err := exec.LookPath("docker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + e.shimLog + "\nexec " + real + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(shim, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.sshd = sshtest.Start(t, sshtest.Config("SetEnv PATH="+shim+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+	cleanupStack(t, e.prefix)
+	return e
+}
+
+func (e *stackEnv) args(cmd string, extra ...string) []string {
+	a := append([]string{cmd}, sshFlags(e.sshd)...)
+	a = append(a, "--playbook", "testdata/stack.yaml", "--state-dir", e.stateDir,
+		"--var", "prefix="+e.prefix, "--var", "web_port="+e.port)
+	return append(a, extra...)
+}
+
+func (e *stackEnv) url(path string) string { return "http://127.0.0.1:" + e.port + path }
+
+func TestDeployLifecycle(t *testing.T) {
+	e := newStackEnv(t)
+	db, web := e.prefix+"db", e.prefix+"web"
+
+	t.Run("first deploy creates everything", func(t *testing.T) {
+		out, _, code := berth(t, e.args("deploy")...)
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		for _, want := range []string{"+ volume " + e.prefix + "db-data", "+ network " + e.prefix + "net", "+ container " + db, "+ container " + web} {
+			if !strings.Contains(out, want) {
+				t.Errorf("plan lacks %q", want)
+			}
+		}
+		if st, body := httpDo(t, "GET", e.url("/"), ""); st != 200 || !strings.Contains(body, "greeting=hello") {
+			t.Fatalf("web answers %d %q", st, body)
+		}
+		if st, body := httpDo(t, "PUT", e.url("/kv/post1"), "my first post"); st != 200 {
+			t.Fatalf("write through web: %d %q", st, body)
+		}
+	})
+
+	t.Run("second deploy changes nothing in one connection and one round trip", func(t *testing.T) {
+		before := e.sshd.Connections()
+		dbID, webID := containerID(t, db), containerID(t, web)
+		out, _, code := berth(t, e.args("deploy", "--json")...)
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if got := e.sshd.Connections() - before; got != 1 {
+			t.Errorf("sshd accepted %d connections, want 1", got)
+		}
+		sum := summaries(t, out)[e.sshd.Target()]
+		if sum.Data["changes"].(float64) != 0 || sum.Data["round_trips"].(float64) > 2 || sum.Data["connections"].(float64) != 1 {
+			t.Errorf("summary %+v, want 0 changes, 1 connection, <= 2 round trips", sum.Data)
+		}
+		if containerID(t, db) != dbID || containerID(t, web) != webID {
+			t.Error("a container was recreated by a no-op deploy")
+		}
+		_, _, code = berth(t, e.args("plan")...)
+		if code != 0 {
+			t.Errorf("plan on a converged host exits %d, want 0", code)
+		}
+	})
+
+	t.Run("one env var change recreates only that container", func(t *testing.T) {
+		dbID, webID := containerID(t, db), containerID(t, web)
+		out, _, code := berth(t, e.args("plan", "--var", "greeting=changed")...)
+		if code != exitDrift || !strings.Contains(out, "env GREETING changed") {
+			t.Fatalf("plan: exit %d, want %d and a reason naming GREETING", code, exitDrift)
+		}
+		if _, _, code := berth(t, e.args("deploy", "--var", "greeting=changed")...); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if containerID(t, db) != dbID {
+			t.Error("db was recreated although only web changed")
+		}
+		if containerID(t, web) == webID {
+			t.Error("web was not recreated")
+		}
+		if _, body := httpDo(t, "GET", e.url("/"), ""); !strings.Contains(body, "greeting=changed") {
+			t.Errorf("web serves %q", body)
+		}
+	})
+
+	t.Run("a new version that never gets healthy leaves the old one serving", func(t *testing.T) {
+		webID := containerID(t, web)
+		_, errOut, code := berth(t, e.args("deploy", "--var", "greeting=changed", "--var", "fail_health=yes")...)
+		if code != exitFailure {
+			t.Fatalf("exit %d, want %d", code, exitFailure)
+		}
+		if !strings.Contains(errOut, "previous version restored") {
+			t.Errorf("stderr does not say the old version was restored: %q", errOut)
+		}
+		if containerID(t, web) != webID {
+			t.Error("the old web container was not kept")
+		}
+		if st, body := httpDo(t, "GET", e.url("/"), ""); st != 200 || !strings.Contains(body, "greeting=changed") {
+			t.Errorf("after rollback web answers %d %q", st, body)
+		}
+		if containerID(t, web+".berth-old") != "" {
+			t.Error("a backup container was left behind")
+		}
+	})
+
+	t.Run("status shows volume mountpoints", func(t *testing.T) {
+		out, _, code := berth(t, e.args("status")...)
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		mp := dockerOut(t, "volume", "inspect", "--format", "{{.Mountpoint}}", e.prefix+"db-data")
+		if !strings.Contains(out, mp) {
+			t.Errorf("status lacks the mountpoint %s", mp)
+		}
+		if !strings.Contains(out, "healthy") {
+			t.Error("status lacks container health")
+		}
+	})
+
+	t.Run("data survives destroy and redeploy", func(t *testing.T) {
+		if _, _, code := berth(t, e.args("destroy")...); code != 0 {
+			t.Fatalf("destroy exit %d", code)
+		}
+		if containerID(t, db) != "" || containerID(t, web) != "" {
+			t.Fatal("containers survived destroy")
+		}
+		dockerOut(t, "volume", "inspect", e.prefix+"db-data")
+		if _, _, code := berth(t, e.args("deploy")...); code != 0 {
+			t.Fatalf("redeploy exit %d", code)
+		}
+		// The stored password was reused: the db (which kept its first one) lets web in.
+		if st, body := httpDo(t, "GET", e.url("/kv/post1"), ""); st != 200 || body != "my first post" {
+			t.Fatalf("after destroy+deploy: %d %q", st, body)
+		}
+	})
+
+	t.Run("secrets never on a command line or in output", func(t *testing.T) {
+		stored, err := os.ReadFile(filepath.Join(e.stateDir, e.prefix+"stack", "secrets.env"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, secret, _ := strings.Cut(strings.TrimSpace(string(stored)), "=")
+		if len(secret) < 16 {
+			t.Fatalf("stored secret too short: %d chars", len(secret))
+		}
+		fi, _ := os.Stat(filepath.Join(e.stateDir, e.prefix+"stack", "secrets.env"))
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("secrets file mode %v, want 0600", fi.Mode().Perm())
+		}
+		argv, err := os.ReadFile(e.shimLog)
+		if err != nil || !strings.Contains(string(argv), "run -d") {
+			t.Fatalf("docker shim saw no docker run: %v", err)
+		}
+		if strings.Contains(string(argv), secret) {
+			t.Error("a secret value appeared on a docker command line")
+		}
+		out, errOut, _ := berth(t, e.args("deploy", "--json", "--var", "greeting=again")...)
+		if strings.Contains(out+errOut, secret) {
+			t.Error("a secret value appeared in berth's output")
+		}
+	})
+
+	t.Run("destroy --volumes removes the data", func(t *testing.T) {
+		if _, errOut, code := berth(t, e.args("destroy", "--volumes")...); code != exitUsage || !strings.Contains(errOut, "--yes") {
+			t.Fatalf("destroy --volumes without --yes: exit %d", code)
+		}
+		if _, _, code := berth(t, e.args("destroy", "--volumes", "--yes")...); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if out, err := exec.Command("docker", "volume", "inspect", e.prefix+"db-data").CombinedOutput(); err == nil {
+			t.Fatalf("volume still exists: %s", out)
+		}
+	})
+}
+
+func TestHostileNamesRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"$(reboot)", "a;b", "`id`", "a b"} {
+		t.Run(name, func(t *testing.T) {
+			pb := "name: x\ncontainers:\n  - name: " + quoteYAML(name) + "\n    image: busybox\n"
+			path := filepath.Join(dir, "p.yaml")
+			if err := os.WriteFile(path, []byte(pb), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, errOut, code := berth(t, "plan", "--local", "--playbook", path)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(errOut, "p.yaml:") {
+				t.Errorf("error does not point into the file: %q", errOut)
+			}
+		})
+	}
+}
+
+func quoteYAML(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

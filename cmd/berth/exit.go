@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/berth-sh/berth/internal/deploy"
+)
+
+// Exit codes, documented in the README and `berth --help`.
+const (
+	exitOK          = 0   // success; for deploy: converged (changed or not)
+	exitFailure     = 1   // a host failed, or berth itself did
+	exitDrift       = 2   // plan found changes; deploy --detailed-exitcode applied changes
+	exitLockHeld    = 3   // another run holds a deploy lock
+	exitUsage       = 64  // bad flags, arguments, playbook or configuration
+	exitInterrupted = 130 // Ctrl-C or SIGTERM
+)
+
+const exitCodesHelp = `EXIT CODES:
+   0    success (deploy: the hosts converged, with or without changes)
+   1    failure: at least one host failed, or berth could not run
+   2    plan: drift found; deploy --detailed-exitcode: changes were applied
+   3    a deploy lock is held by another run (see berth unlock)
+   64   usage error: bad flags, arguments, playbook or configuration
+   130  interrupted (Ctrl-C or SIGTERM); locks were released`
+
+// exitError carries an exit code through urfave/cli's error return.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// withCode wraps err with code unless it already has a more specific one.
+func withCode(code int, err error) error {
+	if err == nil && code == exitOK {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// exitCode picks the code for an error returned by a command.
+func exitCode(ctx context.Context, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var lock *deploy.LockHeldError
+	if errors.As(err, &lock) {
+		return exitLockHeld
+	}
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
+	return exitFailure
+}

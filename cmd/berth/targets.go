@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/urfave/cli/v2"
+
+	"github.com/berth-sh/berth/internal/awscfg"
+	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/remote"
+)
+
+// localName is how the --local target is named in output.
+const localName = "local"
+
+// targets resolves --local, --host and --ec2-* into the hosts to work on.
+func (a *App) targets(c *cli.Context) ([]inventory.Target, error) {
+	var ts []inventory.Target
+	if c.Bool("local") {
+		ts = append(ts, inventory.Target{Name: localName})
+	}
+	for _, h := range c.StringSlice("host") {
+		t, err := inventory.ParseHost(h)
+		if err != nil {
+			return nil, usageError("--host %q: %v", h, err)
+		}
+		ts = append(ts, t)
+	}
+	if len(c.StringSlice("ec2-id")) > 0 || len(c.StringSlice("ec2-tag")) > 0 {
+		found, err := a.discoverEC2(c)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, found...)
+	}
+	if len(ts) == 0 {
+		return nil, usageError("no targets: give --host, --local, --ec2-id or --ec2-tag")
+	}
+	return ts, nil
+}
+
+func (a *App) discoverEC2(c *cli.Context) ([]inventory.Target, error) {
+	cfg, err := awscfg.Load(c.Context, awscfg.Options{Region: c.String("region"), Profile: c.String("profile")})
+	if err != nil {
+		return nil, err
+	}
+	q := inventory.EC2Query{
+		IDs:         c.StringSlice("ec2-id"),
+		Tags:        c.StringSlice("ec2-tag"),
+		User:        c.String("user"),
+		WaitRunning: c.Bool("wait-running"),
+		WaitTimeout: c.Duration("connect-timeout"),
+		PrivateIP:   c.Bool("private-ip"),
+	}
+	return inventory.DiscoverEC2(c.Context, ec2.NewFromConfig(cfg), q)
+}
+
+// sshOptions builds the SSH settings shared by every host of a run.
+func (a *App) sshOptions(c *cli.Context) (remote.SSHOptions, error) {
+	policy, err := remote.ParseHostKeyPolicy(c.String("host-key-policy"))
+	if err != nil {
+		return remote.SSHOptions{}, usageError("--host-key-policy: %v", err)
+	}
+	return remote.SSHOptions{
+		User:           c.String("user"),
+		Identities:     c.StringSlice("identity"),
+		KnownHostsFile: c.String("known-hosts"),
+		HostKeyPolicy:  policy,
+		SSHConfigFile:  c.String("ssh-config"),
+		Jump:           c.String("jump"),
+		ConnectTimeout: c.Duration("connect-timeout"),
+		Sudo:           c.Bool("sudo"),
+		Warn:           a.stderr,
+	}, nil
+}
+
+// connect opens the one connection a run uses for a target.
+func connect(ctx context.Context, t inventory.Target, opts remote.SSHOptions) (remote.Conn, error) {
+	if t.Name == localName && t.Addr == "" {
+		return remote.NewLocal(opts.Sudo), nil
+	}
+	conn, err := remote.DialSSH(ctx, t.SSHTarget(), opts)
+	if err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
+// parseVars reads repeated key=value flags.
+func parseVars(kvs []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageError("--var %q: want key=value", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func envLookup(name string) (string, bool) { return os.LookupEnv(name) }
+
+var _ = fmt.Sprintf

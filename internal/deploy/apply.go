@@ -1,0 +1,191 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+
+	"github.com/berth-sh/berth/internal/docker"
+	"github.com/berth-sh/berth/internal/plan"
+	"github.com/berth-sh/berth/internal/ui"
+	"github.com/berth-sh/berth/playbooks"
+	"github.com/berth-sh/berth/remote"
+)
+
+// backupSuffix names a replaced container kept (stopped) until its successor
+// is healthy.
+const backupSuffix = playbooks.BackupSuffix
+
+// swapOutScript moves a running container aside: an older backup goes, the
+// container is renamed to the backup name and stopped. Args: NAME BACKUP
+const swapOutScript = `set -e
+docker rm -f "$2" >/dev/null 2>&1 || true
+docker rename "$1" "$2"
+docker stop "$2" >/dev/null
+`
+
+// rollbackScript removes a failed successor and restores the backup.
+// Args: NAME BACKUP
+const rollbackScript = `docker rm -f "$1" >/dev/null 2>&1
+docker rename "$2" "$1" && docker start "$1" >/dev/null
+`
+
+// RolledBackError says a new container never became ready, so the previous
+// one was restored and the host still serves the last good version.
+type RolledBackError struct {
+	Container string
+	Cause     error
+}
+
+func (e *RolledBackError) Error() string {
+	return fmt.Sprintf("container %s: new version failed, previous version restored and serving: %v", e.Container, e.Cause)
+}
+
+func (e *RolledBackError) Unwrap() error { return e.Cause }
+
+// applier carries out a plan's actions on one host, in order.
+type applier struct {
+	conn    remote.Conn
+	stack   string
+	pb      *playbooks.Playbook
+	dir     string            // the stack's state directory on the host
+	secrets map[string]string // resolved secret values
+	rep     ui.Host
+}
+
+// apply runs every action that changes something and returns how many ran.
+func (a *applier) apply(ctx context.Context, p *plan.Plan) (int, error) {
+	applied := 0
+	for _, act := range p.Actions {
+		if act.Kind == plan.Keep {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return applied, fmt.Errorf("apply: %w", err)
+		}
+		a.rep.Progress("%s %s %s", act.Kind, act.Object, act.Name)
+		if err := a.applyOne(ctx, act); err != nil {
+			return applied, err
+		}
+		applied++
+	}
+	return applied, nil
+}
+
+func (a *applier) applyOne(ctx context.Context, act plan.Action) error {
+	switch act.Object {
+	case plan.Volume:
+		return a.volume(ctx, act)
+	case plan.Network:
+		return a.network(ctx, act)
+	case plan.Container:
+		return a.container(ctx, act)
+	}
+	return fmt.Errorf("apply %s: unknown object", act.Name)
+}
+
+func (a *applier) run(ctx context.Context, args []string) error {
+	if err := a.conn.Run(ctx, remote.Cmd{Args: args}); err != nil {
+		return fmt.Errorf("%s: %w", args[1], err)
+	}
+	return nil
+}
+
+func (a *applier) volume(ctx context.Context, act plan.Action) error {
+	switch act.Kind {
+	case plan.Create:
+		for _, v := range a.pb.Volumes {
+			if v.Name == act.Name {
+				return a.run(ctx, docker.VolumeCreateArgs(a.stack, v))
+			}
+		}
+		return fmt.Errorf("create volume %s: not in the playbook", act.Name)
+	case plan.Remove:
+		return a.run(ctx, docker.VolumeRemoveArgs(act.Name))
+	}
+	return fmt.Errorf("volume %s: cannot %s", act.Name, act.Kind)
+}
+
+func (a *applier) network(ctx context.Context, act plan.Action) error {
+	switch act.Kind {
+	case plan.Create:
+		for _, n := range a.pb.Networks {
+			if n.Name == act.Name {
+				return a.run(ctx, docker.NetworkCreateArgs(a.stack, n))
+			}
+		}
+		return fmt.Errorf("create network %s: not in the playbook", act.Name)
+	case plan.Remove:
+		return a.run(ctx, docker.NetworkRemoveArgs(act.Name))
+	}
+	return fmt.Errorf("network %s: cannot %s", act.Name, act.Kind)
+}
+
+func (a *applier) container(ctx context.Context, act plan.Action) error {
+	switch act.Kind {
+	case plan.Remove:
+		return a.run(ctx, docker.RemoveArgs(act.Name))
+	case plan.Start:
+		if err := a.run(ctx, docker.StartArgs(act.Name)); err != nil {
+			return err
+		}
+		return waitReady(ctx, a.conn, act.Container)
+	case plan.Create:
+		if err := a.start(ctx, act.Container); err != nil {
+			a.conn.Run(context.WithoutCancel(ctx), remote.Cmd{Args: docker.RemoveArgs(act.Name)}) //nolint:errcheck // best effort: the error that matters is returned
+			return err
+		}
+		return nil
+	case plan.Recreate:
+		return a.replace(ctx, act.Container)
+	}
+	return fmt.Errorf("container %s: cannot %s", act.Name, act.Kind)
+}
+
+// start uploads the container's env file (secrets only), runs it, connects
+// its other networks and waits until it is ready.
+func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
+	envPath := ""
+	if content := envFile(c, a.secrets); content != nil {
+		envPath = path.Join(a.dir, c.Name+".env")
+		if err := a.conn.Upload(ctx, envPath, content, os.FileMode(0o600)); err != nil {
+			return fmt.Errorf("container %s: %w", c.Name, err)
+		}
+	}
+	args, err := docker.RunArgs(a.stack, *c, envPath)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	if err := a.run(ctx, args); err != nil {
+		return fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	for _, n := range c.Networks[min(1, len(c.Networks)):] {
+		if err := a.run(ctx, docker.NetworkConnectArgs(n, c.Name)); err != nil {
+			return fmt.Errorf("container %s: %w", c.Name, err)
+		}
+	}
+	return waitReady(ctx, a.conn, c)
+}
+
+// replace keeps the old container (stopped, renamed) until the new one is
+// ready; if the new one fails, the old one comes back.
+func (a *applier) replace(ctx context.Context, c *playbooks.Container) error {
+	backup := c.Name + backupSuffix
+	if err := remote.Script(ctx, a.conn, swapOutScript, nil, c.Name, backup); err != nil {
+		return fmt.Errorf("container %s: move old container aside: %w", c.Name, err)
+	}
+	startErr := a.start(ctx, c)
+	if startErr == nil {
+		if err := a.run(ctx, docker.RemoveArgs(backup)); err != nil {
+			a.rep.Warn("new %s is ready but its backup %s could not be removed: %v", c.Name, backup, err)
+		}
+		return nil
+	}
+	// Restore even when the run was cancelled: the host must keep serving.
+	rctx := context.WithoutCancel(ctx)
+	if err := remote.Script(rctx, a.conn, rollbackScript, nil, c.Name, backup); err != nil {
+		return fmt.Errorf("container %s: new version failed (%v) and restoring the previous one failed too: %w", c.Name, startErr, err)
+	}
+	return &RolledBackError{Container: c.Name, Cause: startErr}
+}
