@@ -86,17 +86,24 @@ func (s *SSH) Run(ctx context.Context, c Cmd) error {
 	defer sess.Close()
 	s.count(func(st *Stats) { st.Commands++ })
 
-	sess.Stdin = c.Stdin
-	sess.Stdout = c.Stdout
-	if sess.Stdout == nil {
-		sess.Stdout = io.Discard
+	// The session's copy goroutines may outlive a cancelled Run; the gate
+	// keeps them off the caller's reader and writers once Run has returned.
+	g := &gate{}
+	defer g.close()
+	if c.Stdin != nil {
+		sess.Stdin = gatedReader{g, c.Stdin}
 	}
+	stdout := c.Stdout
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	sess.Stdout = gatedWriter{g, stdout}
 	var tail *tailBuffer
 	if c.Stderr != nil {
-		sess.Stderr = c.Stderr
+		sess.Stderr = gatedWriter{g, c.Stderr}
 	} else {
 		tail = newTailBuffer(4096)
-		sess.Stderr = tail
+		sess.Stderr = gatedWriter{g, tail}
 	}
 	if err := sess.Start(line); err != nil {
 		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, s.lostOr(err))
@@ -106,17 +113,14 @@ func (s *SSH) Run(ctx context.Context, c Cmd) error {
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
-		// Kill the remote process if sshd supports signals, and tear the
-		// channel down either way; give the session a moment to unwind so
-		// the caller's writers are not written to after we return.
+		// Kill the remote process where sshd allows signals (not for root
+		// logins, which skip privilege separation), and close the channel
+		// either way. The command may run on, detached from us.
 		_ = sess.Signal(ssh.SIGKILL)
 		sess.Close()
-		select {
-		case <-waited:
-		case <-time.After(time.Second):
-		}
 		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, ctx.Err())
 	}
+	g.close()
 	if err == nil {
 		return nil
 	}
@@ -127,7 +131,7 @@ func (s *SSH) Run(ctx context.Context, c Cmd) error {
 			e.Code = -1
 		}
 		if tail != nil {
-			e.Stderr = tail.String()
+			e.Stderr = tail.String() // safe: the gate is closed
 		}
 		return e
 	}
@@ -231,4 +235,47 @@ func (s *SSH) lostOr(err error) error {
 		return fmt.Errorf("%w (%v)", err, s.lost)
 	}
 	return err
+}
+
+// gate cuts a session's streams off from the caller once Run returns.
+type gate struct {
+	mu     sync.Mutex
+	closed bool
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}
+
+type gatedWriter struct {
+	g *gate
+	w io.Writer
+}
+
+func (w gatedWriter) Write(p []byte) (int, error) {
+	w.g.mu.Lock()
+	defer w.g.mu.Unlock()
+	if w.g.closed {
+		return len(p), nil
+	}
+	return w.w.Write(p)
+}
+
+type gatedReader struct {
+	g *gate
+	r io.Reader
+}
+
+// Read does not hold the lock while reading: a reader that blocks (a
+// terminal) must not block close.
+func (r gatedReader) Read(p []byte) (int, error) {
+	r.g.mu.Lock()
+	closed := r.g.closed
+	r.g.mu.Unlock()
+	if closed {
+		return 0, io.EOF
+	}
+	return r.r.Read(p)
 }
