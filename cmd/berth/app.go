@@ -18,6 +18,7 @@ var version = "dev"
 type App struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	args           []string // the raw command line, for schedule to repeat it
 }
 
 func NewApp(stdin io.Reader, stdout, stderr io.Writer) *App {
@@ -26,6 +27,7 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *App {
 
 // Run runs berth with args (args[0] is the program name) and returns the exit code.
 func (a *App) Run(ctx context.Context, args []string) int {
+	a.args = args
 	app := &cli.App{
 		Name:                  "berth",
 		Usage:                 "deploy stateful Docker stacks to hosts over SSH",
@@ -44,6 +46,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 			a.hostsCommand(),
 			a.dnsCommand(),
 			a.runCommand(),
+			a.scheduleCommand(),
 			a.unlockCommand(),
 			a.playbooksCommand(),
 			{
@@ -62,7 +65,10 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		},
 	}
 	for _, cmd := range app.Commands {
-		setUsageError(cmd, app.OnUsageError)
+		setUsageError(cmd)
+		if cmd.Before == nil && hasFlag(cmd, "config") {
+			cmd.Before = applyConfig
+		}
 	}
 	err := app.RunContext(ctx, args)
 	code := exitCode(ctx, err)
@@ -82,11 +88,22 @@ func (a *App) reporter(c *cli.Context) ui.Reporter {
 
 // setUsageError makes flag errors of every subcommand usage errors (exit 64)
 // that point to --help, instead of a full help dump.
-func setUsageError(cmd *cli.Command, f cli.OnUsageErrorFunc) {
+func setUsageError(cmd *cli.Command) {
 	cmd.OnUsageError = func(c *cli.Context, err error, isSub bool) error {
 		return usageError("%v (see berth %s --help)", err, cmd.Name)
 	}
 	for _, sub := range cmd.Subcommands {
-		setUsageError(sub, f)
+		setUsageError(sub)
 	}
+}
+
+func hasFlag(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }

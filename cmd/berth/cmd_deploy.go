@@ -70,7 +70,7 @@ type hostOutcome struct {
 // converge is deploy and plan: the same flow, plan stopping after the plan.
 func (a *App) converge(c *cli.Context, dryRun bool) error {
 	rep := a.reporter(c)
-	vars, err := parseVars(c.StringSlice("var"))
+	vars, err := a.vars(c)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 			h := ui.Host{R: rep, Name: conn.Host()}
 			h.Progress("connected; observing")
 			out.res, err = deploy.Deploy(ctx, conn, pb, opts)
-			if out.res != nil && out.res.Plan != nil {
+			if out.res != nil && out.res.Plan != nil && (dryRun || !out.res.Plan.InSync()) {
 				reportPlan(h, out.res.Plan)
 			}
 			return out, err
@@ -132,7 +132,11 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 		}
 	}
 	dnsChanged, dnsErr := a.dnsStep(c, rep, vars, healthy, dryRun)
-	a.summary(rep, c.Bool("json"), results, dryRun)
+	if fleetErr == nil && dnsErr == nil && !drift && !dnsChanged && !c.Bool("json") {
+		a.inSyncLine(rep, results)
+	} else {
+		a.summary(rep, c.Bool("json"), results, dryRun)
+	}
 
 	switch {
 	case fleetErr != nil:
@@ -227,4 +231,20 @@ func (a *App) summary(rep ui.Reporter, jsonOut bool, results []fleet.Result[host
 	if !jsonOut {
 		rep.Report(ui.Event{Kind: ui.KindResult, Message: b.String()})
 	}
+}
+
+// inSyncLine is all a run with nothing to change prints (nothing with --quiet):
+// scheduled runs stay quiet.
+func (a *App) inSyncLine(rep ui.Reporter, results []fleet.Result[hostOutcome]) {
+	conns, trips := 0, 0
+	var slowest time.Duration
+	for _, r := range results {
+		if res := r.Value.res; res != nil {
+			conns += res.Stats.Connections
+			trips += res.Stats.RoundTrips()
+		}
+		slowest = max(slowest, r.Duration)
+	}
+	rep.Report(ui.Event{Kind: ui.KindSummary, Message: fmt.Sprintf("in sync: %d host(s), nothing to change (%d SSH connection(s), %d round trip(s), %s)",
+		len(results), conns, trips, slowest.Round(time.Millisecond))})
 }

@@ -32,7 +32,7 @@ confirmation on a terminal, or needs --yes.`,
 		}),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
-			vars, err := parseVars(c.StringSlice("var"))
+			vars, err := a.vars(c)
 			if err != nil {
 				return err
 			}

@@ -35,7 +35,7 @@ TTL is left alone; a CNAME or alias at the name is refused.`,
 			&cli.BoolFlag{Name: "dry-run", Usage: "show the change, send nothing"},
 		}),
 		Action: func(c *cli.Context) error {
-			vars, err := parseVars(c.StringSlice("var"))
+			vars, err := a.vars(c)
 			if err != nil {
 				return err
 			}

@@ -88,7 +88,7 @@ it when no deploy is running: berth reports a lock as stale after --lock-stale.`
 		Flags: concat(targetFlags(), playbookFlags(), outputFlags()),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
-			vars, err := parseVars(c.StringSlice("var"))
+			vars, err := a.vars(c)
 			if err != nil {
 				return err
 			}

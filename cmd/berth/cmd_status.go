@@ -25,7 +25,7 @@ on the host that holds their data, networks, and whether a deploy lock is held.`
 		Flags: concat(targetFlags(), playbookFlags(), outputFlags()),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
-			vars, err := parseVars(c.StringSlice("var"))
+			vars, err := a.vars(c)
 			if err != nil {
 				return err
 			}

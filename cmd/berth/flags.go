@@ -10,6 +10,7 @@ import (
 
 func targetFlags() []cli.Flag {
 	return []cli.Flag{
+		configFlag(),
 		&cli.StringSliceFlag{Name: "host", Usage: "target `[user@]addr[:port]` over SSH (repeatable)", Category: "Targets"},
 		&cli.BoolFlag{Name: "local", Usage: "target this machine's Docker, without SSH", Category: "Targets"},
 		&cli.StringSliceFlag{Name: "ec2-id", Usage: "target an EC2 instance by `ID` (repeatable)", Category: "Targets"},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 
@@ -38,7 +37,15 @@ func (a *App) targets(c *cli.Context) ([]inventory.Target, error) {
 		ts = append(ts, found...)
 	}
 	if len(ts) == 0 {
-		return nil, usageError("no targets: give --host, --local, --ec2-id or --ec2-tag")
+		// Hosts from the config file, each with its own vars; flags win.
+		fromConfig, err := configTargets(c)
+		if err != nil {
+			return nil, err
+		}
+		ts = fromConfig
+	}
+	if len(ts) == 0 {
+		return nil, usageError("no targets: give --host, --local, --ec2-id or --ec2-tag (or hosts: in berth.yaml)")
 	}
 	return ts, nil
 }
@@ -90,6 +97,15 @@ func connect(ctx context.Context, t inventory.Target, opts remote.SSHOptions) (r
 	return conn, nil
 }
 
+// vars returns the playbook variables: the config file's, then --var's.
+func (a *App) vars(c *cli.Context) (map[string]string, error) {
+	flagVars, err := parseVars(c.StringSlice("var"))
+	if err != nil {
+		return nil, err
+	}
+	return configVars(c, flagVars)
+}
+
 // parseVars reads repeated key=value flags.
 func parseVars(kvs []string) (map[string]string, error) {
 	m := map[string]string{}
@@ -105,4 +121,3 @@ func parseVars(kvs []string) (map[string]string, error) {
 
 func envLookup(name string) (string, bool) { return os.LookupEnv(name) }
 
-var _ = fmt.Sprintf
