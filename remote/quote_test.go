@@ -1,10 +1,12 @@
 package remote
 
 import (
+	"context"
 	"errors"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hostileArgs are words that would do damage if they reached a shell unquoted.
@@ -26,7 +28,10 @@ func shRoundTrip(t testing.TB, args []string) []string {
 	if err != nil {
 		t.Fatalf("Quote(%q): %v", args, err)
 	}
-	out, err := exec.Command("/bin/sh", "-c", `printf '%s\0' `+q).Output()
+	// A timeout turns a hung shell into a failure that names the input.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "/bin/sh", "-c", `printf '%s\0' `+q).Output()
 	if err != nil {
 		t.Fatalf("sh -c %q: %v", q, err)
 	}

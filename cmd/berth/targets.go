@@ -120,4 +120,3 @@ func parseVars(kvs []string) (map[string]string, error) {
 }
 
 func envLookup(name string) (string, bool) { return os.LookupEnv(name) }
-

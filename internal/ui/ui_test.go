@@ -47,3 +47,16 @@ func TestJSONOneObjectPerLine(t *testing.T) {
 		t.Fatalf("bad event %+v", e)
 	}
 }
+
+func TestPrefixWriterWholeLines(t *testing.T) {
+	var out bytes.Buffer
+	p := NewPrefixWriter(&out, "h1: ")
+	p.Write([]byte("hel"))
+	p.Write([]byte("lo\nwor"))
+	p.Write([]byte("ld\n\nlast"))
+	p.Close()
+	want := "h1: hello\nh1: world\nh1: \nh1: last\n"
+	if out.String() != want {
+		t.Fatalf("got %q want %q", out.String(), want)
+	}
+}
