@@ -797,3 +797,74 @@ func proxy(c net.Conn, to string) {
 	go io.Copy(u, c)
 	io.Copy(c, u)
 }
+
+// freezer forwards TCP to an address until frozen, then holds the connection
+// open but silent, like a peer that vanished without a FIN.
+type freezer struct {
+	mu     sync.Mutex
+	frozen bool
+}
+
+func (f *freezer) freeze() { f.mu.Lock(); f.frozen = true; f.mu.Unlock() }
+
+func (f *freezer) isFrozen() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.frozen }
+
+func (f *freezer) copy(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !f.isFrozen() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func TestSSHKeepalive(t *testing.T) {
+	srv := sshtest.Start(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	fz := &freezer{}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", srv.Addr)
+			if err != nil {
+				c.Close()
+				return
+			}
+			t.Cleanup(func() { c.Close(); u.Close() })
+			go fz.copy(u, c)
+			go fz.copy(c, u)
+		}
+	}()
+	opts := srv.Options()
+	opts.KnownHostsFile = writeKnownHosts(t, knownhosts.Line([]string{knownhosts.Normalize(l.Addr().String())}, srv.HostKey))
+	opts.Keepalive = 200 * time.Millisecond
+	c := dial(t, "root@"+l.Addr().String(), opts)
+
+	time.Sleep(700 * time.Millisecond) // several answered keepalives
+	if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
+		t.Fatalf("healthy connection dropped: %v", err)
+	}
+	fz.freeze()
+	time.Sleep(time.Second)
+	start := time.Now()
+	_, err = remote.Output(testCtx(t), c, nil, "true")
+	if err == nil || !strings.Contains(err.Error(), "keepalive") {
+		t.Fatalf("got %v, want an error naming the failed keepalive", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("took %s to notice the dead connection", took)
+	}
+}
