@@ -110,7 +110,6 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 			}
 			defer conn.Close()
 			h := ui.Host{R: rep, Name: conn.Host()}
-			h.Progress("connected; observing")
 			out.res, err = deploy.Deploy(ctx, conn, pb, opts)
 			if out.res != nil && out.res.Plan != nil && (dryRun || !out.res.Plan.InSync()) {
 				reportPlan(h, out.res.Plan)

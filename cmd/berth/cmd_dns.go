@@ -21,6 +21,7 @@ func dnsFlags() []cli.Flag {
 		&cli.StringFlag{Name: "zone-id", Usage: "Route 53 hosted zone `ID` (default: the longest matching public zone)", Category: "DNS"},
 		&cli.DurationFlag{Name: "dns-timeout", Value: 5 * time.Minute, Usage: "wait this long for Route 53 to report the change INSYNC", Category: "DNS"},
 		&cli.BoolFlag{Name: "no-dns-wait", Usage: "do not wait for the DNS change to be INSYNC", Category: "DNS"},
+		&cli.DurationFlag{Name: "dns-poll", Value: 10 * time.Second, Usage: "first delay between INSYNC checks (Route 53 backs off from there)", Category: "DNS"},
 	}
 }
 
@@ -79,7 +80,9 @@ func (a *App) dnsStep(c *cli.Context, rep ui.Reporter, vars map[string]string, h
 	if err != nil {
 		return false, fmt.Errorf("plan dns %s: %w", name, err)
 	}
-	rep.Report(ui.Event{Kind: ui.KindPlan, Message: change.String(), Data: map[string]any{"dns": name, "ips": ips, "changed": change.Needed}})
+	if dryRun || change.Needed {
+		rep.Report(ui.Event{Kind: ui.KindPlan, Message: change.String(), Data: map[string]any{"dns": name, "ips": ips, "changed": change.Needed}})
+	}
 	if dryRun || !change.Needed {
 		return change.Needed, nil
 	}
@@ -97,9 +100,10 @@ func (a *App) route53(c *cli.Context) (dns.Provider, error) {
 		return nil, err
 	}
 	return dns.NewRoute53(route53.NewFromConfig(cfg), dns.Route53Options{
-		ZoneID:      c.String("zone-id"),
-		Wait:        !c.Bool("no-dns-wait"),
-		WaitTimeout: c.Duration("dns-timeout"),
+		ZoneID:       c.String("zone-id"),
+		Wait:         !c.Bool("no-dns-wait"),
+		WaitTimeout:  c.Duration("dns-timeout"),
+		WaitMinDelay: c.Duration("dns-poll"),
 	}), nil
 }
 

@@ -20,6 +20,7 @@ func targetFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "private-ip", Usage: "connect to EC2 instances by private IP (inside the VPC)", Category: "AWS"},
 		&cli.BoolFlag{Name: "wait-running", Usage: "wait for pending EC2 instances to be running", Category: "AWS"},
 		&cli.StringFlag{Name: "user", Usage: "SSH `USER` for targets that do not name one", Category: "SSH"},
+		&cli.IntFlag{Name: "port", Usage: "SSH `PORT` for targets that do not name one (default 22)", Category: "SSH"},
 		&cli.StringSliceFlag{Name: "identity", Aliases: []string{"i"}, Usage: "private key `FILE` (repeatable; default ~/.ssh/id_*)", Category: "SSH"},
 		&cli.StringFlag{Name: "known-hosts", Usage: "known_hosts `FILE` (default ~/.ssh/known_hosts)", Category: "SSH"},
 		&cli.StringFlag{Name: "host-key-policy", Value: "strict", Usage: "`POLICY`: strict, accept-new (trust on first use) or insecure-ignore-host-key", Category: "SSH"},

@@ -59,6 +59,7 @@ func (a *App) discoverEC2(c *cli.Context) ([]inventory.Target, error) {
 		IDs:         c.StringSlice("ec2-id"),
 		Tags:        c.StringSlice("ec2-tag"),
 		User:        c.String("user"),
+		Port:        c.Int("port"),
 		WaitRunning: c.Bool("wait-running"),
 		WaitTimeout: c.Duration("connect-timeout"),
 		PrivateIP:   c.Bool("private-ip"),
@@ -74,6 +75,7 @@ func (a *App) sshOptions(c *cli.Context) (remote.SSHOptions, error) {
 	}
 	return remote.SSHOptions{
 		User:           c.String("user"),
+		Port:           c.Int("port"),
 		Identities:     c.StringSlice("identity"),
 		KnownHostsFile: c.String("known-hosts"),
 		HostKeyPolicy:  policy,
