@@ -158,6 +158,7 @@ func TestExplainCredentials(t *testing.T) {
 				awsfake.Isolate(t)
 				t.Setenv("AWS_ENDPOINT_URL", srv.URL)
 				t.Setenv("AWS_PROFILE", "work")
+				t.Setenv("HOME", t.TempDir()) // no cached SSO token from the developer's machine
 				cfg := "[profile work]\nregion = eu-west-1\nsso_start_url = https://example.awsapps.com/start\nsso_region = eu-west-1\nsso_account_id = 123456789012\nsso_role_name = Admin\n"
 				if err := os.WriteFile(os.Getenv("AWS_CONFIG_FILE"), []byte(cfg), 0o600); err != nil {
 					t.Fatal(err)

@@ -34,7 +34,9 @@ func Env(t testing.TB, endpoint string) {
 
 // Isolate clears every AWS variable that could reach real AWS or the
 // developer's own profiles, points the shared files at empty temp files and
-// disables IMDS; it sets no credentials and no region.
+// disables IMDS; it sets no credentials and no region. HOME is left alone
+// (other tests need it for SSH); a test of SSO profiles should move it too,
+// since the SDK reads the SSO token cache from ~/.aws/sso/cache.
 func Isolate(t testing.TB) {
 	t.Helper()
 	for _, kv := range os.Environ() {
@@ -54,5 +56,4 @@ func Isolate(t testing.TB) {
 	t.Setenv("AWS_CONFIG_FILE", cfg)
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", creds)
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("HOME", dir) // keeps ~/.aws/sso/cache and friends out of reach
 }
