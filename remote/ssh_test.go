@@ -3,7 +3,9 @@ package remote_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
@@ -866,5 +868,35 @@ func TestSSHKeepalive(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("took %s to notice the dead connection", took)
+	}
+}
+
+// A host with several host keys, recorded by one that is not the client
+// library's first choice, must not look like a mismatch.
+func TestSSHHostKeyAlgorithms(t *testing.T) {
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(ecKey, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecPath := filepath.Join(t.TempDir(), "host_ecdsa")
+	if err := os.WriteFile(ecPath, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ecPub, err := ssh.NewPublicKey(&ecKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := sshtest.Start(t, sshtest.Config("HostKey "+ecPath))
+	host := knownhosts.Normalize(srv.Addr)
+	for name, key := range map[string]ssh.PublicKey{"ed25519": srv.HostKey, "ecdsa": ecPub} {
+		t.Run(name, func(t *testing.T) {
+			opts := srv.Options()
+			opts.KnownHostsFile = writeKnownHosts(t, knownhosts.Line([]string{host}, key))
+			dial(t, srv.Target(), opts)
+		})
 	}
 }
