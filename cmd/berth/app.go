@@ -75,6 +75,9 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	if err != nil && err.Error() != "" {
 		fmt.Fprintln(a.stderr, "berth:", err)
 	}
+	if code == exitInterrupted {
+		fmt.Fprintln(a.stderr, "berth: interrupted; work in progress was stopped and deploy locks released")
+	}
 	return code
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/fleet"
 	"github.com/berth-sh/berth/internal/inventory"
-	"github.com/berth-sh/berth/internal/plan"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 )
@@ -109,11 +108,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 				return out, err
 			}
 			defer conn.Close()
-			h := ui.Host{R: rep, Name: conn.Host()}
 			out.res, err = deploy.Deploy(ctx, conn, pb, opts)
-			if out.res != nil && out.res.Plan != nil && (dryRun || !out.res.Plan.InSync()) {
-				reportPlan(h, out.res.Plan)
-			}
 			return out, err
 		})
 
@@ -164,13 +159,6 @@ func fleetExitCode(results []fleet.Result[hostOutcome]) int {
 		code = exitLockHeld
 	}
 	return code
-}
-
-// reportPlan prints a host's plan as a diff; it is a result, so stdout.
-func reportPlan(h ui.Host, p *plan.Plan) {
-	var b bytes.Buffer
-	p.Write(&b)
-	h.Emit(ui.KindPlan, b.String(), map[string]any{"changes": p.Changes(), "in_sync": p.InSync()})
 }
 
 // loadPlaybook loads --playbook with the global --var values, overlaid with

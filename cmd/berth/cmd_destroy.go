@@ -13,7 +13,6 @@ import (
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/fleet"
 	"github.com/berth-sh/berth/internal/inventory"
-	"github.com/berth-sh/berth/internal/ui"
 )
 
 func (a *App) destroyCommand() *cli.Command {
@@ -68,9 +67,6 @@ confirmation on a terminal, or needs --yes.`,
 					}
 					defer conn.Close()
 					out.res, err = deploy.Destroy(ctx, conn, pb, volumes, opts)
-					if out.res != nil && out.res.Plan != nil {
-						reportPlan(ui.Host{R: rep, Name: conn.Host()}, out.res.Plan)
-					}
 					return out, err
 				})
 			a.summary(rep, c.Bool("json"), results, c.Bool("dry-run"))

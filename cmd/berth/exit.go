@@ -57,6 +57,9 @@ func exitCode(ctx context.Context, err error) int {
 	if err == nil {
 		return exitOK
 	}
+	if ctx.Err() != nil {
+		return exitInterrupted
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -65,7 +68,7 @@ func exitCode(ctx context.Context, err error) int {
 	if errors.As(err, &lock) {
 		return exitLockHeld
 	}
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) {
 		return exitInterrupted
 	}
 	return exitFailure

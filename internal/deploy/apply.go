@@ -87,7 +87,7 @@ func (a *applier) applyOne(ctx context.Context, act plan.Action) error {
 
 func (a *applier) run(ctx context.Context, args []string) error {
 	if err := a.conn.Run(ctx, remote.Cmd{Args: args}); err != nil {
-		return fmt.Errorf("%s: %w", args[1], err)
+		return fmt.Errorf("docker %s: %w", args[1], err)
 	}
 	return nil
 }

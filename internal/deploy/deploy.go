@@ -81,7 +81,11 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 		return res, err
 	}
 	res.Plan = plan.Compute(stack, pb, st.Docker)
-	if opts.DryRun || (res.Plan.InSync() && !st.Lock.Held) {
+	if opts.DryRun {
+		reportPlan(rep, res.Plan)
+		return res, nil
+	}
+	if res.Plan.InSync() && !st.Lock.Held {
 		return res, nil
 	}
 
@@ -101,6 +105,7 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if res.Plan.InSync() {
 		return res, nil
 	}
+	reportPlan(rep, res.Plan)
 
 	secrets, changed, err := resolveSecrets(pb, st.Secrets, opts.lookupEnv())
 	if err != nil {
@@ -174,6 +179,13 @@ func images(pb *playbooks.Playbook) []string {
 		}
 	}
 	return refs
+}
+
+// reportPlan prints a host's plan as a diff, before anything is applied.
+func reportPlan(h ui.Host, p *plan.Plan) {
+	var b strings.Builder
+	p.Write(&b)
+	h.Emit(ui.KindPlan, b.String(), map[string]any{"changes": p.Changes(), "in_sync": p.InSync()})
 }
 
 func reporter(o Options) ui.Reporter {

@@ -45,6 +45,7 @@ func Destroy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, volu
 		return res, err
 	}
 	res.Plan = plan.Destroy(stack, pb, st.Docker, volumes)
+	reportPlan(rep, res.Plan)
 	if opts.DryRun {
 		return res, nil
 	}

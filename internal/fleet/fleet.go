@@ -114,5 +114,18 @@ func Run[T, R any](ctx context.Context, items []T, name func(T) string, opts Opt
 			errs = multierror.Append(errs, &HostError{Host: r.Host, Err: r.Err})
 		}
 	}
+	if errs != nil {
+		errs.ErrorFormat = formatErrors
+	}
 	return results, errs.ErrorOrNil()
+}
+
+// formatErrors lists one failed host per line.
+func formatErrors(errs []error) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d host(s) failed:", len(errs))
+	for _, err := range errs {
+		b.WriteString("\n  " + err.Error())
+	}
+	return b.String()
 }

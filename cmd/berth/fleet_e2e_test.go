@@ -1,0 +1,158 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/berth-sh/berth/internal/awsfake"
+	"github.com/berth-sh/berth/internal/sshtest"
+	"github.com/berth-sh/berth/internal/testimage"
+)
+
+// fleetHost is one sshd on its own loopback address, with its own stack
+// prefix and web port on the shared Docker engine.
+type fleetHost struct {
+	sshd   *sshtest.Server
+	prefix string
+	port   string
+}
+
+type fleetEnv struct {
+	hosts      []*fleetHost
+	identity   string
+	knownHosts string
+	stateDir   string
+	config     string
+}
+
+// newFleet starts n sshd hosts on 127.0.0.2.. that all accept one client key.
+// wrongKey lists hosts whose known_hosts entry is some other key.
+func newFleet(t *testing.T, n int, wrongKey map[int]bool) *fleetEnv {
+	t.Helper()
+	testimage.Build(t, "v1", "v1")
+	f := &fleetEnv{stateDir: filepath.Join(t.TempDir(), "state")}
+	first := sshtest.Start(t, sshtest.ListenAddr("127.0.0.2"))
+	f.identity = first.ClientKeyPath
+	pemBytes, err := os.ReadFile(first.ClientKeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var known strings.Builder
+	base := testimage.Unique(t)
+	for i := 0; i < n; i++ {
+		s := first
+		if i > 0 {
+			s = sshtest.Start(t, sshtest.ListenAddr(fmt.Sprintf("127.0.0.%d", i+2)), sshtest.AuthorizedKey(signer.PublicKey()))
+		}
+		h := &fleetHost{sshd: s, prefix: fmt.Sprintf("%sh%d-", base, i), port: freePort(t)}
+		cleanupStack(t, h.prefix)
+		f.hosts = append(f.hosts, h)
+		key := s.HostKey
+		if wrongKey[i] {
+			_, other, _ := ed25519.GenerateKey(rand.Reader)
+			sk, _ := ssh.NewSignerFromKey(other)
+			key = sk.PublicKey()
+		}
+		fmt.Fprintf(&known, "[%s]:%d %s", s.Host, s.Port, ssh.MarshalAuthorizedKey(key))
+	}
+	dir := t.TempDir()
+	f.knownHosts = filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(f.knownHosts, []byte(known.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// berth.yaml: the hosts, each with its own vars, and shared settings.
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "playbook: testdata/stack.yaml\nidentity: [%s]\nknown_hosts: %s\nssh_config: none\nstate_dir: %s\nconnect_timeout: 2s\nhosts:\n",
+		f.identity, f.knownHosts, f.stateDir)
+	for _, h := range f.hosts {
+		fmt.Fprintf(&cfg, "  - host: %s\n    vars: {prefix: %s, web_port: %q}\n", h.sshd.Target(), h.prefix, h.port)
+	}
+	f.config = filepath.Join(dir, "berth.yaml")
+	if err := os.WriteFile(f.config, []byte(cfg.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestFleetPartialFailureAndDNS(t *testing.T) {
+	f := newFleet(t, 5, map[int]bool{3: true})
+	f.hosts[1].sshd.Stop() // host 1 is down
+	aws := awsfake.New(t)
+	aws.Env(t)
+	zone := aws.AddZone(awsfake.Zone{Name: "example.com."})
+
+	out, errOut, code := berth(t, "deploy", "--config", f.config, "--domain", "fleet.example.com", "--dns-poll", "10ms", "--json")
+	if code != exitFailure {
+		t.Fatalf("exit %d, want %d", code, exitFailure)
+	}
+	sums := summaries(t, out)
+	var okHosts, failed []string
+	for i, h := range f.hosts {
+		s, found := sums[h.sshd.Target()]
+		if !found {
+			t.Fatalf("no summary for %s", h.sshd.Target())
+		}
+		result := s.Data["result"].(string)
+		switch i {
+		case 1, 3:
+			failed = append(failed, h.sshd.Host)
+			if !strings.HasPrefix(result, "FAILED") {
+				t.Errorf("host %d: result %q, want FAILED", i, result)
+			}
+		default:
+			okHosts = append(okHosts, h.sshd.Host)
+			if result != "changed" {
+				t.Errorf("host %d: result %q, want changed", i, result)
+			}
+			if st, _ := httpDo(t, "GET", "http://127.0.0.1:"+h.port+"/", ""); st != 200 {
+				t.Errorf("host %d: web answers %d", i, st)
+			}
+		}
+	}
+	if !strings.Contains(strings.ToLower(errOut), "host key") {
+		t.Errorf("stderr does not explain the host key failure:\n%s", errOut)
+	}
+	var got []string
+	for _, r := range aws.Records(zone) {
+		if r.Name == "fleet.example.com." && r.Type == "A" {
+			got = append(got, r.Values...)
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(okHosts)
+	if strings.Join(got, ",") != strings.Join(okHosts, ",") {
+		t.Fatalf("A record holds %v, want exactly the healthy hosts %v (failed: %v)", got, okHosts, failed)
+	}
+}
+
+func TestFleetRollingBatchesStopAfterFailedWave(t *testing.T) {
+	f := newFleet(t, 5, nil)
+	f.hosts[2].sshd.Stop() // in the second wave of 2
+	out, _, code := berth(t, "deploy", "--config", f.config, "--batch", "2", "--max-failures", "0", "--json")
+	if code != exitFailure {
+		t.Fatalf("exit %d, want %d", code, exitFailure)
+	}
+	sums := summaries(t, out)
+	want := []string{"changed", "changed", "FAILED", "changed", "skipped"}
+	for i, h := range f.hosts {
+		result := sums[h.sshd.Target()].Data["result"].(string)
+		if !strings.HasPrefix(result, want[i]) {
+			t.Errorf("host %d: %q, want %s", i, result, want[i])
+		}
+	}
+	if containerID(t, f.hosts[4].prefix+"db") != "" {
+		t.Error("the third wave ran although the second failed")
+	}
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berth-sh/berth/internal/testimage"
+)
+
+// waitForLock blocks until a deploy holds the stack's lock on the host.
+func (e *stackEnv) waitForLock(t *testing.T) {
+	t.Helper()
+	lock := filepath.Join(e.stateDir, e.prefix+"stack", "lock")
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(lock); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("no deploy took the lock")
+}
+
+func (e *stackEnv) lockExists() bool {
+	_, err := os.Stat(filepath.Join(e.stateDir, e.prefix+"stack", "lock"))
+	return err == nil
+}
+
+func TestConcurrentDeploysNeverInterleave(t *testing.T) {
+	e := newStackEnv(t)
+	var wg sync.WaitGroup
+	var firstCode int
+	var firstDone time.Time
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _, firstCode = berth(t, e.args("deploy")...)
+		firstDone = time.Now()
+	}()
+	e.waitForLock(t)
+
+	_, errOut, code := berth(t, e.args("deploy", "--lock-wait", "0")...)
+	if code != exitLockHeld {
+		t.Errorf("second deploy without waiting: exit %d, want %d", code, exitLockHeld)
+	}
+	if !strings.Contains(errOut, "deploy lock held") || !strings.Contains(errOut, "pid=") {
+		t.Errorf("second deploy does not report the holder: %q", errOut)
+	}
+
+	out, errOut, code := berth(t, e.args("deploy", "--lock-wait", "2m", "--json")...)
+	secondDone := time.Now()
+	wg.Wait()
+	if firstCode != 0 || code != 0 {
+		t.Fatalf("exit codes %d and %d, want 0 and 0", firstCode, code)
+	}
+	if secondDone.Before(firstDone) {
+		t.Error("the waiting deploy finished before the lock holder")
+	}
+	if !strings.Contains(out, "waiting for the deploy lock") {
+		t.Error("the second deploy did not wait for the lock")
+	}
+	if c := summaries(t, out)[e.sshd.Target()].Data["changes"].(float64); c != 0 {
+		t.Errorf("the waiting deploy applied %v changes after the first converged, want 0", c)
+	}
+	if e.lockExists() {
+		t.Error("a lock was left behind")
+	}
+}
+
+func TestSIGINTReleasesLockAndRerunConverges(t *testing.T) {
+	e := newStackEnv(t)
+	bin := filepath.Join(t.TempDir(), "berth")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build berth: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, e.args("deploy")...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.waitForLock(t)
+	time.Sleep(500 * time.Millisecond) // into the apply
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	t.Logf("interrupted berth: %v, exit %d\n%s", err, code, stderr.String())
+	if code != exitInterrupted {
+		t.Errorf("exit %d, want %d", code, exitInterrupted)
+	}
+	if e.lockExists() {
+		t.Fatal("SIGINT left the deploy lock behind")
+	}
+	if _, _, code := berth(t, e.args("deploy")...); code != 0 {
+		t.Fatalf("rerun exit %d", code)
+	}
+	if st, _ := httpDo(t, "GET", e.url("/"), ""); st != 200 {
+		t.Fatalf("web answers %d after the rerun", st)
+	}
+}
+
+func TestPullRecreatesOnlyTheRebuiltImage(t *testing.T) {
+	e := newStackEnv(t)
+	webImage := testimage.Build(t, strings.TrimSuffix(e.prefix, "-")+"web", "v1")
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", webImage).Run() })
+	args := func(extra ...string) []string { return e.args("deploy", append([]string{"--var", "web_image=" + webImage}, extra...)...) }
+	if _, _, code := berth(t, args()...); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	db, web := containerID(t, e.prefix+"db"), containerID(t, e.prefix+"web")
+
+	testimage.Build(t, strings.TrimSuffix(e.prefix, "-")+"web", "v2")
+	out, errOut, code := berth(t, args("--pull")...)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(out, "image updated") {
+		t.Errorf("plan does not say the image was updated:\n%s", out)
+	}
+	if !strings.Contains(errOut, "keeping the local image") {
+		t.Errorf("the failed pull (no registry) is not reported:\n%s", errOut)
+	}
+	if containerID(t, e.prefix+"db") != db {
+		t.Error("db was recreated although its image did not change")
+	}
+	if containerID(t, e.prefix+"web") == web {
+		t.Error("web was not recreated")
+	}
+	if _, body := httpDo(t, "GET", e.url("/"), ""); !strings.HasPrefix(body, "web v2") {
+		t.Errorf("web serves %q, want v2", body)
+	}
+}
