@@ -111,7 +111,9 @@ func TestPullRecreatesOnlyTheRebuiltImage(t *testing.T) {
 	e := newStackEnv(t)
 	webImage := testimage.Build(t, strings.TrimSuffix(e.prefix, "-")+"web", "v1")
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", webImage).Run() })
-	args := func(extra ...string) []string { return e.args("deploy", append([]string{"--var", "web_image=" + webImage}, extra...)...) }
+	args := func(extra ...string) []string {
+		return e.args("deploy", append([]string{"--var", "web_image=" + webImage}, extra...)...)
+	}
 	if _, _, code := berth(t, args()...); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
