@@ -16,6 +16,11 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# Side-by-side benchmarks against Ansible (installs what is missing, starts
+# its own sshd servers; about 15 minutes on 2 cores). Knobs: bench/run.
+bench: build
+	bench/run
+
 fuzz:
 	$(GO) test ./remote -run '^$$' -fuzz FuzzQuote -fuzztime 30s
 

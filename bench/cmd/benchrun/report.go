@@ -1,0 +1,203 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+)
+
+type table struct {
+	label string
+	tools []tool
+	res   [][]sample
+}
+
+func singleTable(label string, tools []tool, res [][]sample) table {
+	return table{label: label, tools: tools, res: res}
+}
+
+type fleetRow struct {
+	hosts   int
+	tools   []tool
+	samples [][]sample
+}
+
+type fleetTable struct {
+	forks int
+	rows  []fleetRow
+}
+
+type report struct {
+	machine  string
+	settings string
+	elapsed  time.Duration
+	tables   []table
+	noop     table
+	fleets   []fleetTable
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func med(ss []sample, f func(sample) float64) float64 {
+	xs := make([]float64, len(ss))
+	for i, s := range ss {
+		xs[i] = f(s)
+	}
+	return median(xs)
+}
+
+func secs(s sample) float64 { return s.wall.Seconds() }
+
+// pairRatio is the median over rounds of a's wall time / b's, the two taken
+// in the same round.
+func pairRatio(a, b []sample) float64 {
+	n := min(len(a), len(b))
+	xs := make([]float64, 0, n)
+	for i := 0; i < n; i++ {
+		if b[i].wall > 0 {
+			xs = append(xs, a[i].wall.Seconds()/b[i].wall.Seconds())
+		}
+	}
+	return median(xs)
+}
+
+func minmax(ss []sample) string {
+	lo, hi := ss[0].wall, ss[0].wall
+	for _, s := range ss {
+		lo, hi = min(lo, s.wall), max(hi, s.wall)
+	}
+	return fmt.Sprintf("%.2f–%.2f", lo.Seconds(), hi.Seconds())
+}
+
+func (t table) markdown(b *strings.Builder) {
+	fmt.Fprintf(b, "### %s (median of %d runs each)\n\n", t.label, len(t.res[0]))
+	b.WriteString("| tool | wall (s) | min–max (s) | berth / tool (paired) | SSH connections | SSH sessions (sshd log) | round trips (berth's own count) | controller CPU (s) | peak RSS (MiB) |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for i, tl := range t.tools {
+		ss := t.res[i]
+		self := "–"
+		if tl.name == "berth" {
+			self = fmt.Sprintf("%.0f", med(ss, func(s sample) float64 { return float64(s.selfTrips) }))
+		}
+		fmt.Fprintf(b, "| %s | %.3f | %s | %.3f | %.0f | %.0f | %s | %.2f | %.0f |\n", tl.name, med(ss, secs), minmax(ss),
+			pairRatio(t.res[0], ss),
+			med(ss, func(s sample) float64 { return float64(s.conns) }),
+			med(ss, func(s sample) float64 { return float64(s.sessions) }),
+			self, med(ss, func(s sample) float64 { return s.cpu }),
+			med(ss, func(s sample) float64 { return float64(s.rssKiB) / 1024 }))
+	}
+	b.WriteString("\n")
+}
+
+func (f fleetTable) markdown(b *strings.Builder) (scale, rss float64) {
+	fmt.Fprintf(b, "### fleet no-op, berth --parallel %d / ansible forks %d (median of runs)\n\n", f.forks, f.forks)
+	b.WriteString("| hosts | tool | runs | wall (s) | per host (ms) | berth / tool (paired) | berth(N) / berth(1) | SSH connections | SSH sessions | round trips (berth's own) | controller CPU (s) | peak RSS (MiB) |\n")
+	b.WriteString("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	var base float64
+	for _, row := range f.rows {
+		bw := med(row.samples[0], secs)
+		if base == 0 && row.hosts == 1 {
+			base = bw
+		}
+		for i, tl := range row.tools {
+			ss := row.samples[i]
+			w := med(ss, secs)
+			sc, self := "", "–"
+			if tl.name == "berth" {
+				self = fmt.Sprintf("%.0f", med(ss, func(s sample) float64 { return float64(s.selfTrips) }))
+				if base > 0 {
+					sc = fmt.Sprintf("%.2f", w/base)
+					scale = w / base
+				}
+				rss = med(ss, func(s sample) float64 { return float64(s.rssKiB) / 1024 })
+			}
+			fmt.Fprintf(b, "| %d | %s | %d | %.3f | %.1f | %.3f | %s | %.0f | %.0f | %s | %.2f | %.0f |\n", row.hosts, tl.name, len(ss), w,
+				1000*w/float64(row.hosts), pairRatio(row.samples[0], ss), sc,
+				med(ss, func(s sample) float64 { return float64(s.conns) }),
+				med(ss, func(s sample) float64 { return float64(s.sessions) }),
+				self, med(ss, func(s sample) float64 { return s.cpu }), med(ss, func(s sample) float64 { return float64(s.rssKiB) / 1024 }))
+		}
+	}
+	b.WriteString("\n")
+	return scale, rss
+}
+
+func (r report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Results (%s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "Machine:\n\n```\n%s```\n\nSettings: `%s`; whole run %s.\n\n", r.machine, r.settings, r.elapsed.Round(time.Second))
+	for _, t := range r.tables {
+		t.markdown(&b)
+	}
+	var checks []string
+	if len(r.noop.tools) > 0 {
+		berth := r.noop.res[0]
+		for i := 1; i < len(r.noop.tools); i++ {
+			ratio := pairRatio(berth, r.noop.res[i])
+			checks = append(checks, check(fmt.Sprintf("no-op redeploy berth / %s ≤ 0.1", r.noop.tools[i].name), ratio <= 0.1, fmt.Sprintf("%.3f", ratio)))
+		}
+		conns := med(berth, func(s sample) float64 { return float64(s.conns) })
+		trips := med(berth, func(s sample) float64 { return float64(s.selfTrips) })
+		sess := med(berth, func(s sample) float64 { return float64(s.sessions) })
+		checks = append(checks, check("no-op redeploy: berth ≤ 1 SSH connection", conns <= 1, fmt.Sprintf("%.0f", conns)))
+		checks = append(checks, check("no-op redeploy: berth ≤ 2 round trips", trips <= 2 && sess <= 2, fmt.Sprintf("%.0f (sshd log: %.0f sessions)", trips, sess)))
+	}
+	for _, f := range r.fleets {
+		scale, rss := f.markdown(&b)
+		last := f.rows[len(f.rows)-1].hosts
+		if f.rows[0].hosts == 1 && last > 1 {
+			checks = append(checks, check(fmt.Sprintf("fleet no-op berth %d hosts / 1 host ≤ 3 (parallel %d)", last, f.forks), scale <= 3, fmt.Sprintf("%.2f", scale)))
+		}
+		checks = append(checks, check(fmt.Sprintf("berth peak RSS at %d hosts ≤ 64 MiB (parallel %d)", last, f.forks), rss <= 64, fmt.Sprintf("%.0f MiB", rss)))
+	}
+	if len(checks) > 0 {
+		b.WriteString("### Targets\n\n| target | measured | met |\n| --- | ---: | --- |\n")
+		for _, c := range checks {
+			b.WriteString(c)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func check(name string, ok bool, got string) string {
+	m := "yes"
+	if !ok {
+		m = "**no**"
+	}
+	return fmt.Sprintf("| %s | %s | %s |\n", name, got, m)
+}
+
+func machineInfo() string {
+	var b strings.Builder
+	for _, c := range [][]string{
+		{"nproc"},
+		{"sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'"},
+		{"free", "-h"},
+		{"uname", "-srm"},
+		{"docker", "version", "--format", "docker {{.Server.Version}} (API {{.Server.APIVersion}})"},
+		{"sh", "-c", "ansible --version | head -1; ansible-galaxy collection list community.docker 2>/dev/null | grep community.docker"},
+		{"sh", "-c", "/usr/sbin/sshd -V 2>&1 | head -1"},
+		{"go", "version"},
+	} {
+		out, err := exec.Command(c[0], c[1:]...).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(&b, "%s: %v\n", strings.Join(c, " "), err)
+			continue
+		}
+		b.Write(out)
+	}
+	return b.String()
+}
