@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/berth-sh/berth/internal/ui"
 )
@@ -79,6 +81,17 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		fmt.Fprintln(a.stderr, "berth: interrupted; work in progress was stopped and deploy locks released")
 	}
 	return code
+}
+
+// liveReporter adds a live count of hosts done when stderr is a terminal;
+// the returned func counts a host and stop removes the line.
+func (a *App) liveReporter(c *cli.Context, rep ui.Reporter, total int) (ui.Reporter, func(), func()) {
+	f, ok := a.stderr.(*os.File)
+	if c.Bool("json") || !ok || !term.IsTerminal(int(f.Fd())) {
+		return rep, nil, func() {}
+	}
+	live := ui.NewLive(rep, a.stderr, total)
+	return live, live.HostDone, live.Close
 }
 
 // reporter picks human lines or the JSON event stream.

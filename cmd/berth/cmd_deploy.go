@@ -84,6 +84,8 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
+	rep, hostDone, stopLive := a.liveReporter(c, rep, len(targets))
+	defer stopLive()
 	opts := deploy.Options{
 		Stack:     c.String("stack"),
 		StateDir:  c.String("state-dir"),
@@ -95,7 +97,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 		LookupEnv: envLookup,
 		Reporter:  rep,
 	}
-	fopts := fleet.Options{Parallel: c.Int("parallel"), Batch: c.String("batch"), MaxFailures: c.Int("max-failures")}
+	fopts := fleet.Options{Parallel: c.Int("parallel"), Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone}
 	results, fleetErr := fleet.Run(c.Context, targets, inventory.Target.String, fopts,
 		func(ctx context.Context, t inventory.Target) (hostOutcome, error) {
 			out := hostOutcome{target: t}
@@ -125,6 +127,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 			}
 		}
 	}
+	stopLive()
 	dnsChanged, dnsErr := a.dnsStep(c, rep, vars, healthy, dryRun)
 	if fleetErr == nil && dnsErr == nil && !drift && !dnsChanged && !c.Bool("json") {
 		a.inSyncLine(rep, results)

@@ -60,10 +60,18 @@ func (a *App) dnsStep(c *cli.Context, rep ui.Reporter, vars map[string]string, h
 	if err != nil {
 		return false, err
 	}
-	if pb.DNS == nil || pb.DNS.Name == "" {
+	name, ttl := c.String("domain"), dns.DefaultTTL
+	if pb.DNS != nil {
+		if name == "" {
+			name = pb.DNS.Name // --domain wins over the playbook's name
+		}
+		if pb.DNS.TTL > 0 {
+			ttl = pb.DNS.TTL
+		}
+	}
+	if name == "" {
 		return false, nil
 	}
-	name := pb.DNS.Name
 	if len(hosts) == 0 {
 		rep.Report(ui.Event{Kind: ui.KindWarn, Message: fmt.Sprintf("dns %s: no healthy host, record left alone", name)})
 		return false, nil
@@ -76,7 +84,7 @@ func (a *App) dnsStep(c *cli.Context, rep ui.Reporter, vars map[string]string, h
 	if err != nil {
 		return false, err
 	}
-	change, err := provider.Plan(c.Context, name, ips, pb.DNS.TTL)
+	change, err := provider.Plan(c.Context, name, ips, ttl)
 	if err != nil {
 		return false, fmt.Errorf("plan dns %s: %w", name, err)
 	}

@@ -51,10 +51,10 @@ Example:
 			}
 			stdout, stderr := ui.NewSyncWriter(a.stdout), ui.NewSyncWriter(a.stderr)
 			results, err := fleet.Run(c.Context, targets, inventory.Target.String, fleet.Options{Parallel: c.Int("parallel"), MaxFailures: len(targets)},
-				func(ctx context.Context, t inventory.Target) (struct{}, error) {
+				func(ctx context.Context, t inventory.Target) (remote.Stats, error) {
 					conn, err := connect(ctx, t, sshOpts)
 					if err != nil {
-						return struct{}{}, err
+						return remote.Stats{}, err
 					}
 					defer conn.Close()
 					out := ui.NewPrefixWriter(stdout, conn.Host()+": ")
@@ -62,8 +62,9 @@ Example:
 					err = conn.Run(ctx, remote.Cmd{Args: argv, Stdin: stdin, Stdout: out, Stderr: errOut})
 					out.Close()
 					errOut.Close()
-					return struct{}{}, err
+					return statsOf(conn), err
 				})
+			a.costLine(c, results)
 			failed := 0
 			for _, r := range results {
 				var exit *remote.ExitError

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-sh/berth/internal/inventory"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
+	"github.com/berth-sh/berth/remote"
 )
 
 func (a *App) statusCommand() *cli.Command {
@@ -38,25 +39,26 @@ on the host that holds their data, networks, and whether a deploy lock is held.`
 				return err
 			}
 			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Reporter: rep}
-			_, err = fleet.Run(c.Context, targets, inventory.Target.String, fleet.Options{Parallel: c.Int("parallel"), MaxFailures: len(targets)},
-				func(ctx context.Context, t inventory.Target) (struct{}, error) {
+			results, err := fleet.Run(c.Context, targets, inventory.Target.String, fleet.Options{Parallel: c.Int("parallel"), MaxFailures: len(targets)},
+				func(ctx context.Context, t inventory.Target) (remote.Stats, error) {
 					pb, err := loadPlaybook(c, vars, t.Vars)
 					if err != nil {
-						return struct{}{}, err
+						return remote.Stats{}, err
 					}
 					conn, err := connect(ctx, t, sshOpts)
 					if err != nil {
-						return struct{}{}, err
+						return remote.Stats{}, err
 					}
 					defer conn.Close()
 					st, err := deploy.Status(ctx, conn, pb, opts)
 					if err != nil {
-						return struct{}{}, err
+						return statsOf(conn), err
 					}
 					text, data := renderStatus(st, pb)
 					ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, text, data)
-					return struct{}{}, nil
+					return statsOf(conn), nil
 				})
+			a.costLine(c, results)
 			if err != nil {
 				return withCode(exitFailure, err)
 			}

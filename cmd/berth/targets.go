@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/awscfg"
+	"github.com/berth-sh/berth/internal/fleet"
+	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/internal/inventory"
 	"github.com/berth-sh/berth/remote"
 )
@@ -122,3 +125,24 @@ func parseVars(kvs []string) (map[string]string, error) {
 }
 
 func envLookup(name string) (string, bool) { return os.LookupEnv(name) }
+
+// statsOf reads a connection's counters, when it keeps them.
+func statsOf(conn remote.Conn) remote.Stats {
+	if c, ok := conn.(remote.Counter); ok {
+		return c.Stats()
+	}
+	return remote.Stats{}
+}
+
+// costLine reports what a run cost in SSH connections and round trips
+// (stderr; dropped by --quiet).
+func (a *App) costLine(c *cli.Context, results []fleet.Result[remote.Stats]) {
+	var total remote.Stats
+	for _, r := range results {
+		total.Connections += r.Value.Connections
+		total.Commands += r.Value.Commands
+		total.Uploads += r.Value.Uploads
+	}
+	a.reporter(c).Report(ui.Event{Kind: ui.KindSummary, Message: fmt.Sprintf("%d host(s): %d SSH connection(s), %d round trip(s)",
+		len(results), total.Connections, total.RoundTrips()), Data: map[string]any{"hosts": len(results), "connections": total.Connections, "round_trips": total.RoundTrips()}})
+}

@@ -18,6 +18,7 @@ type Options struct {
 	Parallel    int    // hosts at once within a wave; <= 0 means 10
 	Batch       string // wave size: "N" hosts or "P%" of them; "" means one wave of all
 	MaxFailures int    // failed hosts tolerated before no further wave starts
+	OnDone      func() // called as each host finishes, e.g. to count hosts done
 }
 
 // Result is one host's outcome. Skipped hosts never started because the
@@ -99,6 +100,9 @@ func Run[T, R any](ctx context.Context, items []T, name func(T) string, opts Opt
 				began := time.Now()
 				v, err := fn(ctx, items[i])
 				results[i] = Result[R]{Host: results[i].Host, Value: v, Err: err, Duration: time.Since(began)}
+				if opts.OnDone != nil {
+					opts.OnDone()
+				}
 			}(i)
 		}
 		wg.Wait()

@@ -60,3 +60,17 @@ func TestPrefixWriterWholeLines(t *testing.T) {
 		t.Fatalf("got %q want %q", out.String(), want)
 	}
 }
+
+func TestLiveKeepsStatusLineBelowOutput(t *testing.T) {
+	var term bytes.Buffer
+	l := NewLive(NewHuman(&term, &term, false), &term, 2)
+	l.Report(Event{Kind: KindProgress, Host: "a", Message: "creating"})
+	l.HostDone()
+	l.Report(Event{Kind: KindProgress, Host: "b", Message: "creating"})
+	l.HostDone()
+	l.Close()
+	want := "a: creating\n[0/2 hosts done]\r\033[K[1/2 hosts done]\r\033[Kb: creating\n[1/2 hosts done]\r\033[K"
+	if term.String() != want {
+		t.Fatalf("got %q\nwant %q", term.String(), want)
+	}
+}
