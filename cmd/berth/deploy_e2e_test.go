@@ -227,3 +227,35 @@ func TestHostileNamesRefused(t *testing.T) {
 }
 
 func quoteYAML(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func TestInterruptedReplacementIsSettled(t *testing.T) {
+	e := newStackEnv(t)
+	if _, _, code := berth(t, e.args("deploy")...); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	web := e.prefix + "web"
+	webID := containerID(t, web)
+	// As if berth died right after moving web aside.
+	dockerOut(t, "rename", web, web+".berth-old")
+	dockerOut(t, "stop", web+".berth-old")
+	_, errOut, code := berth(t, e.args("deploy")...)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(errOut, "restoring "+web) {
+		t.Errorf("the restore is not reported: %s", errOut)
+	}
+	if containerID(t, web) != webID {
+		t.Error("the backup was not restored; a new container was made instead")
+	}
+	if containerID(t, web+".berth-old") != "" {
+		t.Error("the backup is still there")
+	}
+	if st, _ := httpDo(t, "GET", e.url("/"), ""); st != 200 {
+		t.Errorf("web answers %d", st)
+	}
+	out, _, code := berth(t, e.args("plan")...)
+	if code != 0 {
+		t.Errorf("plan after settling: exit %d\n%s", code, out)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"strings"
 
 	"github.com/berth-sh/berth/internal/docker"
 	"github.com/berth-sh/berth/internal/plan"
@@ -188,4 +189,25 @@ func (a *applier) replace(ctx context.Context, c *playbooks.Container) error {
 		return fmt.Errorf("container %s: new version failed (%v) and restoring the previous one failed too: %w", c.Name, startErr, err)
 	}
 	return &RolledBackError{Container: c.Name, Cause: startErr}
+}
+
+// settleLeftovers deals with backups an interrupted run left behind: when the
+// container they stood in for exists, the backup goes; when it does not, the
+// backup is the last good version and comes back.
+func settleLeftovers(ctx context.Context, conn remote.Conn, st *State, backups []string, rep ui.Host) error {
+	for _, backup := range backups {
+		name := strings.TrimSuffix(backup, backupSuffix)
+		if _, ok := st.Docker.Containers[name]; ok {
+			rep.Progress("removing %s, a backup an interrupted deploy left behind", backup)
+			if err := conn.Run(ctx, remote.Cmd{Args: docker.RemoveArgs(backup)}); err != nil {
+				return fmt.Errorf("remove leftover %s: %w", backup, err)
+			}
+			continue
+		}
+		rep.Warn("restoring %s from %s: an interrupted deploy left it aside", name, backup)
+		if err := remote.Script(ctx, conn, rollbackScript, nil, name, backup); err != nil {
+			return fmt.Errorf("restore %s: %w", name, err)
+		}
+	}
+	return nil
 }

@@ -102,6 +102,17 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 		}
 	}()
 	res.Plan = plan.Compute(stack, pb, st.Docker)
+	if len(res.Plan.Leftovers) > 0 {
+		// An interrupted run left backups: settle them, then look again.
+		if err := settleLeftovers(ctx, conn, st, res.Plan.Leftovers, rep); err != nil {
+			return res, err
+		}
+		req.take = false
+		if st, err = observe(ctx, conn, pb, req); err != nil {
+			return res, err
+		}
+		res.Plan = plan.Compute(stack, pb, st.Docker)
+	}
 	if res.Plan.InSync() {
 		return res, nil
 	}
