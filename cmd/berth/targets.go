@@ -11,8 +11,8 @@ import (
 
 	"github.com/berth-sh/berth/internal/awscfg"
 	"github.com/berth-sh/berth/internal/fleet"
-	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/remote"
 )
 
