@@ -14,6 +14,7 @@ import (
 	"github.com/berth-sh/berth/internal/inventory"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
+	"github.com/berth-sh/berth/remote"
 )
 
 func deployFlags() []cli.Flag {
@@ -69,22 +70,11 @@ type hostOutcome struct {
 // converge is deploy and plan: the same flow, plan stopping after the plan.
 func (a *App) converge(c *cli.Context, dryRun bool) error {
 	rep := a.reporter(c)
-	vars, err := a.vars(c)
+	r, err := a.prepare(c, true)
 	if err != nil {
 		return err
 	}
-	if _, err := loadPlaybook(c, vars, nil); err != nil {
-		return err
-	}
-	targets, err := a.targets(c)
-	if err != nil {
-		return err
-	}
-	sshOpts, err := a.sshOptions(c)
-	if err != nil {
-		return err
-	}
-	rep, hostDone, stopLive := a.liveReporter(c, rep, len(targets))
+	rep, hostDone, stopLive := a.liveReporter(c, rep, len(r.targets))
 	defer stopLive()
 	opts := deploy.Options{
 		Stack:     c.String("stack"),
@@ -98,21 +88,10 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 		Reporter:  rep,
 	}
 	fopts := fleet.Options{Parallel: c.Int("parallel"), Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone}
-	results, fleetErr := fleet.Run(c.Context, targets, inventory.Target.String, fopts,
-		func(ctx context.Context, t inventory.Target) (hostOutcome, error) {
-			out := hostOutcome{target: t}
-			pb, err := loadPlaybook(c, vars, t.Vars)
-			if err != nil {
-				return out, err
-			}
-			conn, err := connect(ctx, t, sshOpts)
-			if err != nil {
-				return out, err
-			}
-			defer conn.Close()
-			out.res, err = deploy.Deploy(ctx, conn, pb, opts)
-			return out, err
-		})
+	results, fleetErr := eachHost(r, fopts, func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (hostOutcome, error) {
+		res, err := deploy.Deploy(ctx, conn, pb, opts)
+		return hostOutcome{target: t, res: res}, err
+	})
 
 	drift, applied := false, false
 	var healthy []inventory.Target
@@ -128,7 +107,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 		}
 	}
 	stopLive()
-	dnsChanged, dnsErr := a.dnsStep(c, rep, vars, healthy, dryRun)
+	dnsChanged, dnsErr := a.dnsStep(c, rep, r.vars, healthy, dryRun)
 	if fleetErr == nil && dnsErr == nil && !drift && !dnsChanged && !c.Bool("json") {
 		a.inSyncLine(rep, results)
 	} else {

@@ -11,8 +11,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/berth-sh/berth/internal/deploy"
-	"github.com/berth-sh/berth/internal/fleet"
 	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/playbooks"
+	"github.com/berth-sh/berth/remote"
 )
 
 func (a *App) destroyCommand() *cli.Command {
@@ -31,44 +32,22 @@ confirmation on a terminal, or needs --yes.`,
 		}),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
-			vars, err := a.vars(c)
-			if err != nil {
-				return err
-			}
-			if _, err := loadPlaybook(c, vars, nil); err != nil {
-				return err
-			}
-			targets, err := a.targets(c)
+			r, err := a.prepare(c, true)
 			if err != nil {
 				return err
 			}
 			volumes := c.Bool("volumes")
 			if volumes && !c.Bool("yes") && !c.Bool("dry-run") {
-				if err := a.confirm(fmt.Sprintf("Delete the volumes of stack %q, and all their data, on %d host(s)?", stackName(c, vars), len(targets))); err != nil {
+				if err := a.confirm(fmt.Sprintf("Delete the volumes of stack %q, and all their data, on %d host(s)?", stackName(c, r.vars), len(r.targets))); err != nil {
 					return err
 				}
 			}
-			sshOpts, err := a.sshOptions(c)
-			if err != nil {
-				return err
-			}
 			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: c.Bool("dry-run"),
 				LockWait: c.Duration("lock-wait"), Version: version, Reporter: rep}
-			results, err := fleet.Run(c.Context, targets, inventory.Target.String, fleet.Options{Parallel: c.Int("parallel"), MaxFailures: len(targets)},
-				func(ctx context.Context, t inventory.Target) (hostOutcome, error) {
-					out := hostOutcome{target: t}
-					pb, err := loadPlaybook(c, vars, t.Vars)
-					if err != nil {
-						return out, err
-					}
-					conn, err := connect(ctx, t, sshOpts)
-					if err != nil {
-						return out, err
-					}
-					defer conn.Close()
-					out.res, err = deploy.Destroy(ctx, conn, pb, volumes, opts)
-					return out, err
-				})
+			results, err := eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (hostOutcome, error) {
+				res, err := deploy.Destroy(ctx, conn, pb, volumes, opts)
+				return hostOutcome{target: t, res: res}, err
+			})
 			a.summary(rep, c.Bool("json"), results, c.Bool("dry-run"))
 			if err != nil {
 				return withCode(fleetExitCode(results), err)

@@ -1,19 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/deploy"
-	"github.com/berth-sh/berth/internal/fleet"
 	"github.com/berth-sh/berth/internal/inventory"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
+	"github.com/berth-sh/berth/remote"
 )
 
 func (a *App) playbooksCommand() *cli.Command {
@@ -88,44 +88,26 @@ it when no deploy is running: berth reports a lock as stale after --lock-stale.`
 		Flags: concat(targetFlags(), playbookFlags(), outputFlags()),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
-			vars, err := a.vars(c)
+			r, err := a.prepare(c, true)
 			if err != nil {
 				return err
 			}
-			targets, err := a.targets(c)
-			if err != nil {
-				return err
-			}
-			sshOpts, err := a.sshOptions(c)
-			if err != nil {
-				return err
-			}
-			_, err = fleet.Run(c.Context, targets, inventory.Target.String, fleet.Options{Parallel: c.Int("parallel"), MaxFailures: len(targets)},
-				func(ctx context.Context, t inventory.Target) (struct{}, error) {
-					pb, err := loadPlaybook(c, vars, t.Vars)
-					if err != nil {
-						return struct{}{}, err
-					}
-					stack := c.String("stack")
-					if stack == "" {
-						stack = pb.Name
-					}
-					conn, err := connect(ctx, t, sshOpts)
-					if err != nil {
-						return struct{}{}, err
-					}
-					defer conn.Close()
-					out, err := deploy.Unlock(ctx, conn, c.String("state-dir"), stack)
-					if err != nil {
-						return struct{}{}, err
-					}
-					msg := "no lock was held"
-					if lines := bytes.Split(bytes.TrimSpace([]byte(out)), []byte("\n")); len(lines) > 1 {
-						msg = "removed the lock held by " + string(lines[0])
-					}
-					ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, msg, nil)
-					return struct{}{}, nil
-				})
+			_, err = eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (struct{}, error) {
+				stack := c.String("stack")
+				if stack == "" {
+					stack = pb.Name
+				}
+				out, err := deploy.Unlock(ctx, conn, c.String("state-dir"), stack)
+				if err != nil {
+					return struct{}{}, err
+				}
+				msg := "no lock was held"
+				if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) > 1 {
+					msg = "removed the lock held by " + lines[0]
+				}
+				ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, msg, nil)
+				return struct{}{}, nil
+			})
 			if err != nil {
 				return withCode(exitFailure, err)
 			}

@@ -8,9 +8,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/berth-sh/berth/internal/fleet"
 	"github.com/berth-sh/berth/internal/inventory"
 	"github.com/berth-sh/berth/internal/ui"
+	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
 )
 
@@ -34,36 +34,26 @@ Example:
 			if len(argv) == 0 {
 				return usageError("run: no command given; usage: berth run [targets] -- CMD [ARGS...]")
 			}
-			targets, err := a.targets(c)
-			if err != nil {
-				return err
-			}
-			sshOpts, err := a.sshOptions(c)
+			r, err := a.prepare(c, false)
 			if err != nil {
 				return err
 			}
 			var stdin io.Reader
 			if c.Bool("stdin") {
-				if len(targets) != 1 {
-					return usageError("run --stdin: needs exactly one target, got %d", len(targets))
+				if len(r.targets) != 1 {
+					return usageError("run --stdin: needs exactly one target, got %d", len(r.targets))
 				}
 				stdin = a.stdin
 			}
 			stdout, stderr := ui.NewSyncWriter(a.stdout), ui.NewSyncWriter(a.stderr)
-			results, err := fleet.Run(c.Context, targets, inventory.Target.String, fleet.Options{Parallel: c.Int("parallel"), MaxFailures: len(targets)},
-				func(ctx context.Context, t inventory.Target) (remote.Stats, error) {
-					conn, err := connect(ctx, t, sshOpts)
-					if err != nil {
-						return remote.Stats{}, err
-					}
-					defer conn.Close()
-					out := ui.NewPrefixWriter(stdout, conn.Host()+": ")
-					errOut := ui.NewPrefixWriter(stderr, conn.Host()+": ")
-					err = conn.Run(ctx, remote.Cmd{Args: argv, Stdin: stdin, Stdout: out, Stderr: errOut})
-					out.Close()
-					errOut.Close()
-					return statsOf(conn), err
-				})
+			results, err := eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, _ *playbooks.Playbook, conn remote.Conn) (remote.Stats, error) {
+				out := ui.NewPrefixWriter(stdout, conn.Host()+": ")
+				errOut := ui.NewPrefixWriter(stderr, conn.Host()+": ")
+				err := conn.Run(ctx, remote.Cmd{Args: argv, Stdin: stdin, Stdout: out, Stderr: errOut})
+				out.Close()
+				errOut.Close()
+				return statsOf(conn), err
+			})
 			a.costLine(c, results)
 			failed := 0
 			for _, r := range results {

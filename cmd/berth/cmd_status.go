@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/deploy"
-	"github.com/berth-sh/berth/internal/fleet"
 	"github.com/berth-sh/berth/internal/inventory"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
@@ -26,38 +25,20 @@ on the host that holds their data, networks, and whether a deploy lock is held.`
 		Flags: concat(targetFlags(), playbookFlags(), outputFlags()),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
-			vars, err := a.vars(c)
-			if err != nil {
-				return err
-			}
-			targets, err := a.targets(c)
-			if err != nil {
-				return err
-			}
-			sshOpts, err := a.sshOptions(c)
+			r, err := a.prepare(c, true)
 			if err != nil {
 				return err
 			}
 			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Reporter: rep}
-			results, err := fleet.Run(c.Context, targets, inventory.Target.String, fleet.Options{Parallel: c.Int("parallel"), MaxFailures: len(targets)},
-				func(ctx context.Context, t inventory.Target) (remote.Stats, error) {
-					pb, err := loadPlaybook(c, vars, t.Vars)
-					if err != nil {
-						return remote.Stats{}, err
-					}
-					conn, err := connect(ctx, t, sshOpts)
-					if err != nil {
-						return remote.Stats{}, err
-					}
-					defer conn.Close()
-					st, err := deploy.Status(ctx, conn, pb, opts)
-					if err != nil {
-						return statsOf(conn), err
-					}
-					text, data := renderStatus(st, pb)
-					ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, text, data)
-					return statsOf(conn), nil
-				})
+			results, err := eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (remote.Stats, error) {
+				st, err := deploy.Status(ctx, conn, pb, opts)
+				if err != nil {
+					return statsOf(conn), err
+				}
+				text, data := renderStatus(st, pb)
+				ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, text, data)
+				return statsOf(conn), nil
+			})
 			a.costLine(c, results)
 			if err != nil {
 				return withCode(exitFailure, err)
