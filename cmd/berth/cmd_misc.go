@@ -92,22 +92,23 @@ it when no deploy is running: berth reports a lock as stale after --lock-stale.`
 			if err != nil {
 				return err
 			}
-			_, err = eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (struct{}, error) {
+			results, err := eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (remote.Stats, error) {
 				stack := c.String("stack")
 				if stack == "" {
 					stack = pb.Name
 				}
 				out, err := deploy.Unlock(ctx, conn, c.String("state-dir"), stack)
 				if err != nil {
-					return struct{}{}, err
+					return statsOf(conn), err
 				}
 				msg := "no lock was held"
 				if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) > 1 {
 					msg = "removed the lock held by " + lines[0]
 				}
 				ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, msg, nil)
-				return struct{}{}, nil
+				return statsOf(conn), nil
 			})
+			a.costLine(c, results)
 			if err != nil {
 				return withCode(exitFailure, err)
 			}

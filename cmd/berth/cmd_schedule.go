@@ -24,8 +24,14 @@ func scheduleFlags() []cli.Flag {
 	}
 }
 
-// scheduleOnly are the flags that shape the schedule, not the deploy it runs.
-var scheduleOnly = map[string]bool{"every": true, "print": true, "cron": true, "unit-name": true, "unit-dir": true, "berth-path": true, "workdir": true}
+// scheduleOnly says whether a flag shapes the schedule, not the deploy it runs.
+func scheduleOnly(name string) bool {
+	switch name {
+	case "every", "print", "cron", "unit-name", "unit-dir", "berth-path", "workdir":
+		return true
+	}
+	return false
+}
 
 func (a *App) scheduleCommand() *cli.Command {
 	return &cli.Command{
@@ -114,7 +120,7 @@ func deployArgs(raw []string) []string {
 		arg := raw[i]
 		name := strings.TrimLeft(arg, "-")
 		name, _, hasValue := strings.Cut(name, "=")
-		if strings.HasPrefix(arg, "-") && scheduleOnly[name] {
+		if strings.HasPrefix(arg, "-") && scheduleOnly(name) {
 			takesValue := name != "print" && name != "cron"
 			if takesValue && !hasValue {
 				i++ // skip the separate value

@@ -140,3 +140,27 @@ func TestPullRecreatesOnlyTheRebuiltImage(t *testing.T) {
 		t.Errorf("web serves %q, want v2", body)
 	}
 }
+
+func TestUnlockBreaksAStaleLock(t *testing.T) {
+	e := newStackEnv(t)
+	lock := filepath.Join(e.stateDir, e.prefix+"stack", "lock")
+	if err := os.MkdirAll(lock, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lock, "info"), []byte("ghost@crashed pid=1 run=x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(lock, old, old)
+	_, errOut, code := berth(t, e.args("deploy", "--lock-stale", "30m")...)
+	if code != exitLockHeld || !strings.Contains(errOut, "stale") || !strings.Contains(errOut, "ghost@crashed") {
+		t.Fatalf("deploy against a stale lock: exit %d, %s", code, errOut)
+	}
+	out, _, code := berth(t, e.args("unlock")...)
+	if code != 0 || !strings.Contains(out, "removed the lock held by ghost@crashed") {
+		t.Fatalf("unlock: exit %d, %s", code, out)
+	}
+	if _, _, code := berth(t, e.args("deploy")...); code != 0 {
+		t.Fatalf("deploy after unlock: exit %d", code)
+	}
+}
