@@ -68,6 +68,13 @@ func TestDeployFromEC2TagToDNS(t *testing.T) {
 		}
 	})
 
+	t.Run("status shows the DNS record", func(t *testing.T) {
+		out, _, code := berth(t, append(append([]string{"status"}, args[1:len(args)-4]...), "--domain", "blog.example.com")...)
+		if code != 0 || !strings.Contains(out, "= dns blog.example.com A 127.0.0.1") {
+			t.Fatalf("status: exit %d\n%s", code, out)
+		}
+	})
+
 	t.Run("hosts lists the discovered instance", func(t *testing.T) {
 		out, _, code := berth(t, "hosts", "--ec2-tag", "Name=blog")
 		if code != 0 || !strings.Contains(out, "127.0.0.1") || !strings.Contains(out, "blog") || strings.Contains(out, "127.0.0.7") {

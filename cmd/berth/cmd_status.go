@@ -21,8 +21,10 @@ func (a *App) statusCommand() *cli.Command {
 		Usage: "show each host's containers, volumes (with their host mountpoints) and networks",
 		Description: `Reads the stack's state on every target in one round trip per host and
 prints, per host: containers (state, health, image), volumes with the directory
-on the host that holds their data, networks, and whether a deploy lock is held.`,
-		Flags: concat(targetFlags(), playbookFlags(), outputFlags()),
+on the host that holds their data, networks, and whether a deploy lock is held;
+with --domain (or the playbook's dns.name), the A record and whether it
+points at these targets.`,
+		Flags: concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags()),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
 			r, err := a.prepare(c, true)
@@ -40,6 +42,10 @@ on the host that holds their data, networks, and whether a deploy lock is held.`
 				return statsOf(conn), nil
 			})
 			a.costLine(c, results)
+			// The DNS record, as it stands against these targets' addresses.
+			if _, dnsErr := a.dnsStep(c, rep, r.vars, r.targets, true); dnsErr != nil && err == nil {
+				return withCode(exitFailure, dnsErr)
+			}
 			if err != nil {
 				return withCode(exitFailure, err)
 			}
