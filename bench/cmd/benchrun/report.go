@@ -83,19 +83,19 @@ func minmax(ss []sample) string {
 
 func (t table) markdown(b *strings.Builder) {
 	fmt.Fprintf(b, "### %s (median of %d runs each)\n\n", t.label, len(t.res[0]))
-	b.WriteString("| tool | wall (s) | min–max (s) | berth / tool (paired) | SSH connections | SSH sessions (sshd log) | round trips (berth's own count) | controller CPU (s) | peak RSS (MiB) |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| tool | wall (s) | min–max (s) | berth / tool (paired) | SSH connections | SSH sessions (sshd log) | round trips (berth's own count) | controller CPU (s) | machine busy CPU (s) | peak RSS (MiB) |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for i, tl := range t.tools {
 		ss := t.res[i]
 		self := "–"
 		if tl.name == "berth" {
 			self = fmt.Sprintf("%.0f", med(ss, func(s sample) float64 { return float64(s.selfTrips) }))
 		}
-		fmt.Fprintf(b, "| %s | %.3f | %s | %.3f | %.0f | %.0f | %s | %.2f | %.0f |\n", tl.name, med(ss, secs), minmax(ss),
+		fmt.Fprintf(b, "| %s | %.3f | %s | %.3f | %.0f | %.0f | %s | %.2f | %.2f | %.0f |\n", tl.name, med(ss, secs), minmax(ss),
 			pairRatio(t.res[0], ss),
 			med(ss, func(s sample) float64 { return float64(s.conns) }),
 			med(ss, func(s sample) float64 { return float64(s.sessions) }),
-			self, med(ss, func(s sample) float64 { return s.cpu }),
+			self, med(ss, func(s sample) float64 { return s.cpu }), med(ss, func(s sample) float64 { return s.busy }),
 			med(ss, func(s sample) float64 { return float64(s.rssKiB) / 1024 }))
 	}
 	b.WriteString("\n")
@@ -103,8 +103,8 @@ func (t table) markdown(b *strings.Builder) {
 
 func (f fleetTable) markdown(b *strings.Builder) (scale, rss float64) {
 	fmt.Fprintf(b, "### fleet no-op, berth --parallel %d / ansible forks %d (median of runs)\n\n", f.forks, f.forks)
-	b.WriteString("| hosts | tool | runs | wall (s) | per host (ms) | berth / tool (paired) | berth(N) / berth(1) | SSH connections | SSH sessions | round trips (berth's own) | controller CPU (s) | peak RSS (MiB) |\n")
-	b.WriteString("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| hosts | tool | runs | wall (s) | per host (ms) | berth / tool (paired) | berth(N) / berth(1) | SSH connections | SSH sessions | round trips (berth's own) | controller CPU (s) | machine busy CPU (s) | peak RSS (MiB) |\n")
+	b.WriteString("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	var base float64
 	for _, row := range f.rows {
 		bw := med(row.samples[0], secs)
@@ -123,11 +123,11 @@ func (f fleetTable) markdown(b *strings.Builder) (scale, rss float64) {
 				}
 				rss = med(ss, func(s sample) float64 { return float64(s.rssKiB) / 1024 })
 			}
-			fmt.Fprintf(b, "| %d | %s | %d | %.3f | %.1f | %.3f | %s | %.0f | %.0f | %s | %.2f | %.0f |\n", row.hosts, tl.name, len(ss), w,
+			fmt.Fprintf(b, "| %d | %s | %d | %.3f | %.1f | %.3f | %s | %.0f | %.0f | %s | %.2f | %.1f | %.0f |\n", row.hosts, tl.name, len(ss), w,
 				1000*w/float64(row.hosts), pairRatio(row.samples[0], ss), sc,
 				med(ss, func(s sample) float64 { return float64(s.conns) }),
 				med(ss, func(s sample) float64 { return float64(s.sessions) }),
-				self, med(ss, func(s sample) float64 { return s.cpu }), med(ss, func(s sample) float64 { return float64(s.rssKiB) / 1024 }))
+				self, med(ss, func(s sample) float64 { return s.cpu }), med(ss, func(s sample) float64 { return s.busy }), med(ss, func(s sample) float64 { return float64(s.rssKiB) / 1024 }))
 		}
 	}
 	b.WriteString("\n")

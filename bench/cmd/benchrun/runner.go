@@ -21,6 +21,7 @@ type sample struct {
 	wall      time.Duration
 	rssKiB    int64   // peak RSS of the largest process the tool ran (/usr/bin/time -v)
 	cpu       float64 // user+system CPU seconds of the tool's processes on the controller side (/usr/bin/time -v)
+	busy      float64 // CPU seconds the whole machine was busy during the run (/proc/stat): both sides, and anyone else's load
 	conns     int     // sshd logs: "Accepted publickey" lines during the run
 	sessions  int     // sshd logs: "Starting session:" lines during the run
 	selfTrips int     // berth only: round_trips summed over its --json summaries
@@ -47,15 +48,41 @@ func (b *bench) timed(ctx context.Context, env []string, logPath string, argv ..
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
+	busy0 := machineBusy()
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
+	lastBusy = machineBusy() - busy0
 	_ = os.WriteFile(logPath, out.Bytes(), 0o644)
 	if err != nil {
 		return wall, 0, 0, out.Bytes(), fmt.Errorf("%s: %v (log %s)\n%s", filepath.Base(argv[0]), err, logPath, tail(out.Bytes(), 25))
 	}
 	rss, cpu := timeStats(tfile)
 	return wall, rss, cpu, out.Bytes(), nil
+}
+
+// lastBusy is the machine's busy CPU seconds during the last timed run
+// (runs are sequential).
+var lastBusy float64
+
+// machineBusy is the machine's busy CPU time so far, in seconds: everything
+// in /proc/stat's cpu line but idle and iowait.
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	var busy float64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest time is already in user
+			continue
+		}
+		n, _ := strconv.ParseFloat(v, 64)
+		busy += n
+	}
+	return busy / 100 // USER_HZ
 }
 
 var rssRE = regexp.MustCompile(`Maximum resident set size \(kbytes\): (\d+)`)
@@ -89,7 +116,7 @@ func (b *bench) berth(ctx context.Context, servers []*sshd, playbook string, st 
 	logPath := b.path(fmt.Sprintf("run-%03d-berth.log", runSeq.Add(1)))
 	wall, rss, cpu, out, err := b.timed(ctx, []string{"BERTH_SECRET_DB_PASSWORD="}, logPath, args...)
 	after := countLogs(servers)
-	s := sample{wall: wall, rssKiB: rss, cpu: cpu, conns: after.conns - before.conns, sessions: after.sessions - before.sessions}
+	s := sample{wall: wall, rssKiB: rss, cpu: cpu, busy: lastBusy, conns: after.conns - before.conns, sessions: after.sessions - before.sessions}
 	if err != nil {
 		return s, err
 	}
@@ -160,7 +187,7 @@ func (b *bench) ansible(ctx context.Context, servers []*sshd, st stack, forks in
 	logPath := b.path(fmt.Sprintf("run-%03d-ansible.log", seq))
 	wall, rss, cpu, out, err := b.timed(ctx, env, logPath, args...)
 	after := countLogs(servers)
-	s := sample{wall: wall, rssKiB: rss, cpu: cpu, conns: after.conns - before.conns, sessions: after.sessions - before.sessions}
+	s := sample{wall: wall, rssKiB: rss, cpu: cpu, busy: lastBusy, conns: after.conns - before.conns, sessions: after.sessions - before.sessions}
 	if err != nil {
 		return s, err
 	}
@@ -207,8 +234,8 @@ func rounds(ctx context.Context, label string, n int, tools []tool, wantNoop boo
 			if wantNoop && s.changes != 0 {
 				return nil, fmt.Errorf("%s, %s: a no-op run changed %d things", label, t.name, s.changes)
 			}
-			logf("%s round %d/%d: %-24s %8.3fs cpu=%.2fs conns=%d sessions=%d self_trips=%d rss=%dMiB changes=%d",
-				label, r+1, n, t.name, s.wall.Seconds(), s.cpu, s.conns, s.sessions, s.selfTrips, s.rssKiB/1024, s.changes)
+			logf("%s round %d/%d: %-24s %8.3fs cpu=%.2fs busy=%.2fs conns=%d sessions=%d self_trips=%d rss=%dMiB changes=%d",
+				label, r+1, n, t.name, s.wall.Seconds(), s.cpu, s.busy, s.conns, s.sessions, s.selfTrips, s.rssKiB/1024, s.changes)
 			res[i] = append(res[i], s)
 		}
 	}
@@ -320,5 +347,3 @@ func onOff(b bool) string {
 	}
 	return "off"
 }
-
-var _ = strings.TrimSpace
