@@ -183,7 +183,7 @@ func check(name string, ok bool, got string) string {
 func machineInfo() string {
 	var b strings.Builder
 	for _, c := range [][]string{
-		{"nproc"},
+		{"sh", "-c", "echo nproc: $(nproc)"},
 		{"sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'"},
 		{"free", "-h"},
 		{"uname", "-srm"},
