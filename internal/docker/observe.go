@@ -37,11 +37,30 @@ berth_inspect() {
 	if [ -z "$berth_out" ]; then berth_out='[]'; fi
 	printf '%s\n' "$berth_out"
 }
+# berth_group KIND N ARGS...: inspect the objects of the Nth "--"-separated group.
+berth_group() {
+	berth_kind=$1
+	berth_g=$2
+	shift 2
+	while [ "$berth_g" -gt 0 ] && [ $# -gt 0 ]; do
+		if [ "$1" = -- ]; then berth_g=$((berth_g - 1)); fi
+		shift
+	done
+	berth_inspect "$berth_kind" "$@"
+}
 berth_stack=$1
 shift
 if ! command -v docker >/dev/null 2>&1; then
 	printf '### error\ndocker-not-found\n'
 else
+	# Volumes, networks and images do not depend on the docker ps below: each
+	# docker CLI call costs tens of milliseconds, so ask for them meanwhile.
+	berth_tmp=$(mktemp -d 2>/dev/null) || berth_tmp=
+	if [ -n "$berth_tmp" ]; then
+		berth_group volume 1 "$@" > "$berth_tmp/volumes" 2>/dev/null &
+		berth_group network 2 "$@" > "$berth_tmp/networks" 2>/dev/null &
+		berth_group image 3 "$@" > "$berth_tmp/images" 2>/dev/null &
+	fi
 	berth_ids=$(docker ps -aq --no-trunc --filter "label=berth.stack=$berth_stack" 2>&1)
 	if [ $? -ne 0 ]; then
 		case $berth_ids in
@@ -52,16 +71,22 @@ else
 		berth_ids=$(printf '%s\n' "$berth_ids" | grep -E '^[0-9a-f]{12,64}$')
 		echo '### containers'
 		berth_inspect container "$@"
-		while [ $# -gt 0 ]; do berth_a=$1; shift; if [ "$berth_a" = -- ]; then break; fi; done
-		echo '### volumes'
-		berth_inspect volume "$@"
-		while [ $# -gt 0 ]; do berth_a=$1; shift; if [ "$berth_a" = -- ]; then break; fi; done
-		echo '### networks'
-		berth_inspect network "$@"
-		while [ $# -gt 0 ]; do berth_a=$1; shift; if [ "$berth_a" = -- ]; then break; fi; done
-		echo '### images'
-		berth_inspect image "$@"
+		wait
+		for berth_section in 1:volume:volumes 2:network:networks 3:image:images; do
+			berth_n=${berth_section%%:*}
+			berth_s=${berth_section##*:}
+			berth_k=${berth_section#*:}
+			berth_k=${berth_k%%:*}
+			echo "### $berth_s"
+			if [ -n "$berth_tmp" ]; then
+				cat "$berth_tmp/$berth_s"
+			else
+				berth_group "$berth_k" "$berth_n" "$@"
+			fi
+		done
 	fi
+	wait
+	[ -z "$berth_tmp" ] || rm -rf "$berth_tmp"
 fi
 `
 
