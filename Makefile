@@ -22,7 +22,7 @@ bench: build
 	bench/run
 
 fuzz:
-	$(GO) test ./remote -run '^$$' -fuzz FuzzQuote -fuzztime 30s
+	$(GO) test ./remote -run '^$$' -fuzz FuzzQuote -fuzztime 30s -fuzzminimizetime 2s
 
 clean:
 	rm -rf bin
