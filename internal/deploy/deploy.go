@@ -51,6 +51,14 @@ type Result struct {
 	Duration time.Duration
 }
 
+// finish records how long a run took and what it cost in round trips.
+func (r *Result) finish(conn remote.Conn, start time.Time) {
+	r.Duration = time.Since(start)
+	if c, ok := conn.(remote.Counter); ok {
+		r.Stats = c.Stats()
+	}
+}
+
 // Deploy converges the playbook's stack on the host behind conn.
 //
 // A run with nothing to change costs one round trip: it observes without the
@@ -62,12 +70,7 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	rep := ui.Host{R: reporter(opts), Name: conn.Host()}
 	stack := opts.stack(pb)
 	res := &Result{Host: conn.Host()}
-	defer func() {
-		res.Duration = time.Since(start)
-		if c, ok := conn.(remote.Counter); ok {
-			res.Stats = c.Stats()
-		}
-	}()
+	defer res.finish(conn, start)
 
 	req := observeRequest{stateDir: opts.StateDir, stack: stack}
 	if opts.Pull {

@@ -23,12 +23,7 @@ func Destroy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, volu
 	rep := ui.Host{R: reporter(opts), Name: conn.Host()}
 	stack := opts.stack(pb)
 	res := &Result{Host: conn.Host()}
-	defer func() {
-		res.Duration = time.Since(start)
-		if c, ok := conn.(remote.Counter); ok {
-			res.Stats = c.Stats()
-		}
-	}()
+	defer res.finish(conn, start)
 	info := lockInfo(opts.Version, time.Now())
 	req := observeRequest{stateDir: opts.StateDir, stack: stack, take: !opts.DryRun, lockInfo: info}
 	var st *State

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/berth-sh/berth/internal/sshdconf"
 	"github.com/berth-sh/berth/internal/testenv"
 	"github.com/berth-sh/berth/remote"
 )
@@ -173,26 +174,11 @@ func (s *Server) start(t testing.TB, cfg *config, port int) error {
 	s.Port = port
 	s.Addr = net.JoinHostPort(cfg.listen, strconv.Itoa(port))
 	s.LogPath = filepath.Join(s.dir, fmt.Sprintf("sshd-%d.log", port))
-	lines := []string{
-		"Port " + strconv.Itoa(port),
-		"ListenAddress " + cfg.listen,
-		"HostKey " + filepath.Join(s.dir, "host_ed25519"),
-		"AuthorizedKeysFile " + filepath.Join(s.dir, "authorized_keys"),
-		"PidFile " + filepath.Join(s.dir, fmt.Sprintf("sshd-%d.pid", port)),
-		"StrictModes no",
-		"UsePAM no",
-		"PasswordAuthentication no",
-		"KbdInteractiveAuthentication no",
-		"PubkeyAuthentication yes",
-		"PermitRootLogin prohibit-password",
-		"Subsystem sftp internal-sftp",
-		"LogLevel VERBOSE",
-		"MaxStartups 200",
-		"MaxSessions 100",
-		"UseDNS no",
-		"PrintMotd no",
-		"AllowTcpForwarding yes",
-	}
+	lines := sshdconf.Lines(cfg.listen, port, sshdconf.Paths{
+		HostKey:        filepath.Join(s.dir, "host_ed25519"),
+		AuthorizedKeys: filepath.Join(s.dir, "authorized_keys"),
+		PidFile:        filepath.Join(s.dir, fmt.Sprintf("sshd-%d.pid", port)),
+	})
 	lines = append(lines, cfg.extra...)
 	cfgPath := filepath.Join(s.dir, fmt.Sprintf("sshd-%d.conf", port))
 	writeFile(t, cfgPath, []byte(strings.Join(lines, "\n")+"\n"))

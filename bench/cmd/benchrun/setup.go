@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/berth-sh/berth/internal/sshdconf"
 )
 
 // Image is the tag both tools deploy. It is not the tests' berth-test-app:v1,
@@ -256,26 +258,11 @@ func (b *bench) startSSHD(ctx context.Context, ip string) (*sshd, error) {
 		}
 		name := fmt.Sprintf("sshd-%s-%d", ip, port)
 		s := &sshd{ip: ip, port: port, log: b.path(name + ".log"), pidFile: b.path(name + ".pid"), exited: make(chan struct{})}
-		cfg := strings.Join([]string{
-			"Port " + strconv.Itoa(port),
-			"ListenAddress " + ip,
-			"HostKey " + b.path("host_ed25519"),
-			"AuthorizedKeysFile " + b.path("authorized_keys"),
-			"PidFile " + s.pidFile,
-			"StrictModes no",
-			"UsePAM no",
-			"PasswordAuthentication no",
-			"KbdInteractiveAuthentication no",
-			"PubkeyAuthentication yes",
-			"PermitRootLogin prohibit-password",
-			"Subsystem sftp internal-sftp",
-			"LogLevel VERBOSE",
-			"MaxStartups 200",
-			"MaxSessions 100",
-			"UseDNS no",
-			"PrintMotd no",
-			"AllowTcpForwarding yes",
-		}, "\n") + "\n"
+		cfg := strings.Join(sshdconf.Lines(ip, port, sshdconf.Paths{
+			HostKey:        b.path("host_ed25519"),
+			AuthorizedKeys: b.path("authorized_keys"),
+			PidFile:        s.pidFile,
+		}), "\n") + "\n"
 		cfgPath := b.path(name + ".conf")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			return nil, err
