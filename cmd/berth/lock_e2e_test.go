@@ -109,7 +109,7 @@ func TestSIGINTReleasesLockAndRerunConverges(t *testing.T) {
 
 func TestPullRecreatesOnlyTheRebuiltImage(t *testing.T) {
 	e := newStackEnv(t)
-	webImage := testimage.Build(t, strings.TrimSuffix(e.prefix, "-")+"web", "v1")
+	webImage := testimage.BuildRef(t, testimage.LocalRegistry+strings.TrimSuffix(e.prefix, "-")+"web:v1", "v1")
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", webImage).Run() })
 	args := func(extra ...string) []string {
 		return e.args("deploy", append([]string{"--var", "web_image=" + webImage}, extra...)...)
@@ -119,7 +119,7 @@ func TestPullRecreatesOnlyTheRebuiltImage(t *testing.T) {
 	}
 	db, web := containerID(t, e.prefix+"db"), containerID(t, e.prefix+"web")
 
-	testimage.Build(t, strings.TrimSuffix(e.prefix, "-")+"web", "v2")
+	testimage.BuildRef(t, webImage, "v2")
 	out, errOut, code := berth(t, args("--pull")...)
 	if code != 0 {
 		t.Fatalf("exit %d", code)

@@ -128,10 +128,7 @@ func (a *applier) container(ctx context.Context, act plan.Action) error {
 	case plan.Remove:
 		return a.run(ctx, docker.RemoveArgs(act.Name))
 	case plan.Start:
-		if err := a.run(ctx, docker.StartArgs(act.Name)); err != nil {
-			return err
-		}
-		return waitReady(ctx, a.conn, act.Container)
+		return waitReady(ctx, a.conn, act.Container, docker.StartArgs(act.Name))
 	case plan.Create:
 		if err := a.start(ctx, act.Container); err != nil {
 			a.conn.Run(context.WithoutCancel(ctx), remote.Cmd{Args: docker.RemoveArgs(act.Name)}) //nolint:errcheck // best effort: the error that matters is returned
@@ -158,15 +155,19 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 	if err != nil {
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}
+	if len(c.Networks) <= 1 {
+		// The usual case: run and wait in one round trip.
+		return waitReady(ctx, a.conn, c, args)
+	}
 	if err := a.run(ctx, args); err != nil {
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}
-	for _, n := range c.Networks[min(1, len(c.Networks)):] {
+	for _, n := range c.Networks[1:] {
 		if err := a.run(ctx, docker.NetworkConnectArgs(n, c.Name)); err != nil {
 			return fmt.Errorf("container %s: %w", c.Name, err)
 		}
 	}
-	return waitReady(ctx, a.conn, c)
+	return waitReady(ctx, a.conn, c, nil)
 }
 
 // replace keeps the old container (stopped, renamed) until the new one is

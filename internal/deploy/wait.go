@@ -15,11 +15,16 @@ import (
 	"github.com/berth-sh/berth/remote"
 )
 
-// waitScript polls one container on the host until it is running and healthy
-// (or running, when it has no health check), in a single round trip.
-// Args: NAME TIMEOUT_SECONDS. Exit 0 ready; 1 failed, with the reason and the
-// container's last log lines on stdout.
+// waitScript optionally starts a container, then polls it until it is running
+// and healthy (or running, when it has no health check), all in one round
+// trip. Args: NAME TIMEOUT_SECONDS [START_COMMAND...]. Exit 0 ready; 1 not
+// ready, with the reason and the container's last log lines on stdout; 2 the
+// start command failed, with its error on stdout.
 const waitScript = `name=$1; timeout=$2; i=0
+shift 2
+if [ $# -gt 0 ]; then
+	err=$("$@" 2>&1 >/dev/null) || { printf '%s\n' "$err"; exit 2; }
+fi
 while :; do
 	s=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$name" 2>&1) || { echo "container is gone: $s"; exit 1; }
 	case "$s" in
@@ -60,14 +65,18 @@ func healthTimeout(c *playbooks.Container) time.Duration {
 	return interval*time.Duration(retries+2) + 30*time.Second
 }
 
-// waitReady waits for Docker's health check, then for the ready probe.
-func waitReady(ctx context.Context, conn remote.Conn, c *playbooks.Container) error {
+// waitReady runs start (a docker argv; may be empty) and waits for Docker's
+// health check in one round trip, then for the ready probe.
+func waitReady(ctx context.Context, conn remote.Conn, c *playbooks.Container, start []string) error {
 	var out bytes.Buffer
 	secs := strconv.Itoa(int(healthTimeout(c).Seconds()))
-	err := remote.Script(ctx, conn, waitScript, &out, c.Name, secs)
+	err := remote.Script(ctx, conn, waitScript, &out, append([]string{c.Name, secs}, start...)...)
 	var exit *remote.ExitError
 	if errors.As(err, &exit) && exit.Code == 1 {
 		return &NotReadyError{Container: c.Name, Reason: strings.TrimSpace(out.String())}
+	}
+	if errors.As(err, &exit) && exit.Code == 2 {
+		return fmt.Errorf("container %s: %s: %s", c.Name, strings.Join(start[:min(2, len(start))], " "), strings.TrimSpace(out.String()))
 	}
 	if err != nil {
 		return fmt.Errorf("wait for %s: %w", c.Name, err)

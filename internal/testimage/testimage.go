@@ -17,14 +17,26 @@ import (
 	"github.com/berth-sh/berth/internal/testenv"
 )
 
+// LocalRegistry prefixes every test image: a registry on a closed loopback
+// port, so a `docker pull` of a test image (berth --pull, or a typo) fails at
+// once without leaving the machine; a bare name would send the daemon to
+// Docker Hub.
+const LocalRegistry = "127.0.0.1:9/"
+
 // Image is the repository the test images are tagged under.
-const Image = "berth-test-app"
+const Image = LocalRegistry + "berth-test-app"
 
 var buildMu sync.Mutex // docker build of one tag at a time within a test binary
 
 // Build builds Image:tag with the app's version string set to version and
 // returns the full reference. Same inputs give the same image content.
 func Build(t testing.TB, tag, version string) string {
+	t.Helper()
+	return BuildRef(t, Image+":"+tag, version)
+}
+
+// BuildRef builds the test image under the full reference ref.
+func BuildRef(t testing.TB, ref, version string) string {
 	t.Helper()
 	testenv.NeedDocker(t)
 	busybox, err := exec.LookPath("busybox")
@@ -51,7 +63,6 @@ func Build(t testing.TB, tag, version string) string {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ref := Image + ":" + tag
 	cmd := exec.Command("docker", "build", "-q", "-t", ref, dir)
 	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
