@@ -2,18 +2,15 @@ package plan
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/berth-sh/berth/internal/docker"
+	goldenfile "github.com/berth-sh/berth/internal/golden"
 	"github.com/berth-sh/berth/playbooks"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 func wordpress(t testing.TB) *playbooks.Playbook {
 	t.Helper()
@@ -69,19 +66,7 @@ func text(p *Plan) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 func TestGoldenWordpress(t *testing.T) {
