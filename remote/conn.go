@@ -50,6 +50,11 @@ type Stats struct {
 	Uploads     int // files uploaded
 }
 
+// Add sums two counts, e.g. over the hosts of a run.
+func (s Stats) Add(o Stats) Stats {
+	return Stats{Connections: s.Connections + o.Connections, Commands: s.Commands + o.Commands, Uploads: s.Uploads + o.Uploads}
+}
+
 // RoundTrips is the number of request/response exchanges a run cost.
 func (s Stats) RoundTrips() int { return s.Commands + s.Uploads }
 

@@ -20,7 +20,8 @@ var version = "dev"
 type App struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	args           []string // the raw command line, for schedule to repeat it
+	args           []string    // the raw command line, for schedule to repeat it
+	cfg            *fileConfig // berth.yaml, read once per run; nil when there is none
 }
 
 func NewApp(stdin io.Reader, stdout, stderr io.Writer) *App {
@@ -69,7 +70,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	for _, cmd := range app.Commands {
 		setUsageError(cmd)
 		if cmd.Before == nil && hasFlag(cmd, "config") {
-			cmd.Before = applyConfig
+			cmd.Before = a.applyConfig
 		}
 	}
 	err := app.RunContext(ctx, args)

@@ -84,7 +84,6 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 		LockWait:  c.Duration("lock-wait"),
 		LockStale: c.Duration("lock-stale"),
 		Version:   version,
-		LookupEnv: envLookup,
 		Reporter:  rep,
 	}
 	fopts := fleet.Options{Parallel: c.Int("parallel"), Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone}
@@ -205,15 +204,14 @@ func (a *App) summary(rep ui.Reporter, jsonOut bool, results []fleet.Result[host
 // inSyncLine is all a run with nothing to change prints (nothing with --quiet):
 // scheduled runs stay quiet.
 func (a *App) inSyncLine(rep ui.Reporter, results []fleet.Result[hostOutcome]) {
-	conns, trips := 0, 0
+	var total remote.Stats
 	var slowest time.Duration
 	for _, r := range results {
 		if res := r.Value.res; res != nil {
-			conns += res.Stats.Connections
-			trips += res.Stats.RoundTrips()
+			total = total.Add(res.Stats)
 		}
 		slowest = max(slowest, r.Duration)
 	}
 	rep.Report(ui.Event{Kind: ui.KindSummary, Message: fmt.Sprintf("in sync: %d host(s), nothing to change (%d SSH connection(s), %d round trip(s), %s)",
-		len(results), conns, trips, slowest.Round(time.Millisecond))})
+		len(results), total.Connections, total.RoundTrips(), slowest.Round(time.Millisecond))})
 }

@@ -72,12 +72,14 @@ func loadConfig(c *cli.Context) (*fileConfig, error) {
 	return cfg, nil
 }
 
-// applyConfig sets every flag the config names and the command line did not.
-func applyConfig(c *cli.Context) error {
+// applyConfig reads the config once per run, keeps it for vars and hosts,
+// and sets every flag it names that the command line did not.
+func (a *App) applyConfig(c *cli.Context) error {
 	cfg, err := loadConfig(c)
 	if err != nil || cfg == nil {
 		return err
 	}
+	a.cfg = cfg
 	known := map[string]bool{}
 	for _, f := range c.Command.Flags {
 		for _, n := range f.Names() {
@@ -89,9 +91,10 @@ func applyConfig(c *cli.Context) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	everywhere := allFlagNames(c.App.Commands)
 	for _, name := range names {
 		if !known[name] {
-			if !allFlagNames()[name] {
+			if !everywhere[name] {
 				return usageError("%s: unknown setting %q", cfg.path, name)
 			}
 			continue // a setting for other commands
@@ -134,50 +137,45 @@ func flagValues(v any) ([]string, error) {
 
 // allFlagNames is every flag name of every command, to tell a typo in the
 // config from a setting meant for another command.
-func allFlagNames() map[string]bool {
+func allFlagNames(cmds []*cli.Command) map[string]bool {
 	m := map[string]bool{}
-	for _, g := range [][]cli.Flag{targetFlags(), playbookFlags(), outputFlags(), deployFlags(), dnsFlags(), scheduleFlags()} {
-		for _, f := range g {
+	for _, cmd := range cmds {
+		for _, f := range cmd.Flags {
 			for _, n := range f.Names() {
 				m[n] = true
 			}
 		}
-	}
-	for _, n := range []string{"dry-run", "detailed-exitcode", "volumes", "yes", "stdin"} {
-		m[n] = true
+		for n := range allFlagNames(cmd.Subcommands) {
+			m[n] = true
+		}
 	}
 	return m
 }
 
 // configVars returns the config's vars, with --var values winning.
-func configVars(c *cli.Context, flagVars map[string]string) (map[string]string, error) {
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return nil, err
-	}
+func (a *App) configVars(flagVars map[string]string) map[string]string {
 	merged := map[string]string{}
-	if cfg != nil {
-		for k, v := range cfg.vars {
+	if a.cfg != nil {
+		for k, v := range a.cfg.vars {
 			merged[k] = v
 		}
 	}
 	for k, v := range flagVars {
 		merged[k] = v
 	}
-	return merged, nil
+	return merged
 }
 
 // configTargets returns the config's hosts, each with its own vars.
-func configTargets(c *cli.Context) ([]inventory.Target, error) {
-	cfg, err := loadConfig(c)
-	if err != nil || cfg == nil {
-		return nil, err
+func (a *App) configTargets() ([]inventory.Target, error) {
+	if a.cfg == nil {
+		return nil, nil
 	}
 	var ts []inventory.Target
-	for i, h := range cfg.hosts {
+	for i, h := range a.cfg.hosts {
 		t, err := inventory.ParseHost(h.Host)
 		if err != nil {
-			return nil, usageError("%s: hosts[%d]: %v", cfg.path, i, err)
+			return nil, usageError("%s: hosts[%d]: %v", a.cfg.path, i, err)
 		}
 		t.Vars = h.Vars
 		ts = append(ts, t)

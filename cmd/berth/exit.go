@@ -44,13 +44,8 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// withCode wraps err with code unless it already has a more specific one.
-func withCode(code int, err error) error {
-	if err == nil && code == exitOK {
-		return nil
-	}
-	return &exitError{code: code, err: err}
-}
+// withCode gives err the exit code it maps to.
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
 
 // exitCode picks the code for an error returned by a command.
 func exitCode(ctx context.Context, err error) int {

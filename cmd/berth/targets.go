@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -41,7 +40,7 @@ func (a *App) targets(c *cli.Context) ([]inventory.Target, error) {
 	}
 	if len(ts) == 0 {
 		// Hosts from the config file, each with its own vars; flags win.
-		fromConfig, err := configTargets(c)
+		fromConfig, err := a.configTargets()
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +107,7 @@ func (a *App) vars(c *cli.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return configVars(c, flagVars)
+	return a.configVars(flagVars), nil
 }
 
 // parseVars reads repeated key=value flags.
@@ -124,8 +123,6 @@ func parseVars(kvs []string) (map[string]string, error) {
 	return m, nil
 }
 
-func envLookup(name string) (string, bool) { return os.LookupEnv(name) }
-
 // statsOf reads a connection's counters, when it keeps them.
 func statsOf(conn remote.Conn) remote.Stats {
 	if c, ok := conn.(remote.Counter); ok {
@@ -139,9 +136,7 @@ func statsOf(conn remote.Conn) remote.Stats {
 func (a *App) costLine(c *cli.Context, results []fleet.Result[remote.Stats]) {
 	var total remote.Stats
 	for _, r := range results {
-		total.Connections += r.Value.Connections
-		total.Commands += r.Value.Commands
-		total.Uploads += r.Value.Uploads
+		total = total.Add(r.Value)
 	}
 	a.reporter(c).Report(ui.Event{Kind: ui.KindSummary, Message: fmt.Sprintf("%d host(s): %d SSH connection(s), %d round trip(s)",
 		len(results), total.Connections, total.RoundTrips()), Data: map[string]any{"hosts": len(results), "connections": total.Connections, "round_trips": total.RoundTrips()}})

@@ -14,10 +14,6 @@ import (
 	"github.com/berth-sh/berth/remote"
 )
 
-// backupSuffix names a replaced container kept (stopped) until its successor
-// is healthy.
-const backupSuffix = playbooks.BackupSuffix
-
 // swapOutScript moves a running container aside: an older backup goes, the
 // container is renamed to the backup name and stopped. Args: NAME BACKUP
 const swapOutScript = `set -e
@@ -75,15 +71,37 @@ func (a *applier) apply(ctx context.Context, p *plan.Plan) (int, error) {
 }
 
 func (a *applier) applyOne(ctx context.Context, act plan.Action) error {
-	switch act.Object {
-	case plan.Volume:
-		return a.volume(ctx, act)
-	case plan.Network:
-		return a.network(ctx, act)
-	case plan.Container:
+	if act.Object == plan.Container {
 		return a.container(ctx, act)
 	}
-	return fmt.Errorf("apply %s: unknown object", act.Name)
+	args, err := a.objectArgs(act)
+	if err != nil {
+		return err
+	}
+	return a.run(ctx, args)
+}
+
+// objectArgs is the docker argv that creates or removes a volume or network.
+func (a *applier) objectArgs(act plan.Action) ([]string, error) {
+	switch {
+	case act.Object == plan.Volume && act.Kind == plan.Remove:
+		return docker.VolumeRemoveArgs(act.Name), nil
+	case act.Object == plan.Network && act.Kind == plan.Remove:
+		return docker.NetworkRemoveArgs(act.Name), nil
+	case act.Object == plan.Volume && act.Kind == plan.Create:
+		for _, v := range a.pb.Volumes {
+			if v.Name == act.Name {
+				return docker.VolumeCreateArgs(a.stack, v), nil
+			}
+		}
+	case act.Object == plan.Network && act.Kind == plan.Create:
+		for _, n := range a.pb.Networks {
+			if n.Name == act.Name {
+				return docker.NetworkCreateArgs(a.stack, n), nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("%s %s %s: not possible with this playbook", act.Kind, act.Object, act.Name)
 }
 
 func (a *applier) run(ctx context.Context, args []string) error {
@@ -91,36 +109,6 @@ func (a *applier) run(ctx context.Context, args []string) error {
 		return fmt.Errorf("docker %s: %w", args[1], err)
 	}
 	return nil
-}
-
-func (a *applier) volume(ctx context.Context, act plan.Action) error {
-	switch act.Kind {
-	case plan.Create:
-		for _, v := range a.pb.Volumes {
-			if v.Name == act.Name {
-				return a.run(ctx, docker.VolumeCreateArgs(a.stack, v))
-			}
-		}
-		return fmt.Errorf("create volume %s: not in the playbook", act.Name)
-	case plan.Remove:
-		return a.run(ctx, docker.VolumeRemoveArgs(act.Name))
-	}
-	return fmt.Errorf("volume %s: cannot %s", act.Name, act.Kind)
-}
-
-func (a *applier) network(ctx context.Context, act plan.Action) error {
-	switch act.Kind {
-	case plan.Create:
-		for _, n := range a.pb.Networks {
-			if n.Name == act.Name {
-				return a.run(ctx, docker.NetworkCreateArgs(a.stack, n))
-			}
-		}
-		return fmt.Errorf("create network %s: not in the playbook", act.Name)
-	case plan.Remove:
-		return a.run(ctx, docker.NetworkRemoveArgs(act.Name))
-	}
-	return fmt.Errorf("network %s: cannot %s", act.Name, act.Kind)
 }
 
 func (a *applier) container(ctx context.Context, act plan.Action) error {
@@ -173,7 +161,7 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 // replace keeps the old container (stopped, renamed) until the new one is
 // ready; if the new one fails, the old one comes back.
 func (a *applier) replace(ctx context.Context, c *playbooks.Container) error {
-	backup := c.Name + backupSuffix
+	backup := docker.BackupName(c.Name)
 	if err := remote.Script(ctx, a.conn, swapOutScript, nil, c.Name, backup); err != nil {
 		return fmt.Errorf("container %s: move old container aside: %w", c.Name, err)
 	}
@@ -197,7 +185,7 @@ func (a *applier) replace(ctx context.Context, c *playbooks.Container) error {
 // backup is the last good version and comes back.
 func settleLeftovers(ctx context.Context, conn remote.Conn, st *State, backups []string, rep ui.Host) error {
 	for _, backup := range backups {
-		name := strings.TrimSuffix(backup, backupSuffix)
+		name := strings.TrimSuffix(backup, playbooks.BackupSuffix)
 		if _, ok := st.Docker.Containers[name]; ok {
 			rep.Progress("removing %s, a backup an interrupted deploy left behind", backup)
 			if err := conn.Run(ctx, remote.Cmd{Args: docker.RemoveArgs(backup)}); err != nil {

@@ -80,7 +80,7 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if err != nil {
 		return res, err
 	}
-	if err := checkObserved(conn, st, opts); err != nil {
+	if err := checkObserved(st, rep); err != nil {
 		return res, err
 	}
 	res.Plan = plan.Compute(stack, pb, st.Docker)
@@ -145,7 +145,7 @@ func takeLock(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, req
 		if err != nil {
 			return nil, err
 		}
-		if err := checkObserved(conn, st, opts); err != nil {
+		if err := checkObserved(st, rep); err != nil {
 			return nil, err
 		}
 		if st.Lock.Acquired {
@@ -167,17 +167,17 @@ func takeLock(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, req
 }
 
 // checkObserved turns what the host said about Docker and pulls into errors.
-func checkObserved(conn remote.Conn, st *State, opts Options) error {
+func checkObserved(st *State, rep ui.Host) error {
 	if st.Docker.Err != nil {
-		return fmt.Errorf("%s: %w", conn.Host(), st.Docker.Err)
+		return fmt.Errorf("%s: %w", rep.Name, st.Docker.Err)
 	}
 	for _, line := range st.Pulled {
 		if strings.HasPrefix(line, "failed ") {
 			ref, msg, _ := strings.Cut(strings.TrimPrefix(line, "failed "), ": ")
 			if _, ok := st.Docker.Images[ref]; !ok {
-				return fmt.Errorf("%s: pull %s: %s", conn.Host(), ref, msg)
+				return fmt.Errorf("%s: pull %s: %s", rep.Name, ref, msg)
 			}
-			ui.Host{R: reporter(opts), Name: conn.Host()}.Warn("pull %s failed, keeping the local image: %s", ref, msg)
+			rep.Warn("pull %s failed, keeping the local image: %s", ref, msg)
 		}
 	}
 	return nil

@@ -31,7 +31,7 @@ func Destroy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, volu
 	if opts.DryRun {
 		st, err = observe(ctx, conn, pb, req)
 		if err == nil {
-			err = checkObserved(conn, st, opts)
+			err = checkObserved(st, rep)
 		}
 	} else {
 		st, err = takeLock(ctx, conn, pb, req, opts, rep)

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 
+	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
 )
@@ -14,7 +15,7 @@ func Status(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkObserved(conn, st, opts); err != nil {
+	if err := checkObserved(st, ui.Host{R: reporter(opts), Name: conn.Host()}); err != nil {
 		return nil, err
 	}
 	return st, nil

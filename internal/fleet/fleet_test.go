@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestBatchSize(t *testing.T) {
@@ -77,9 +78,7 @@ func TestRunBoundsParallelism(t *testing.T) {
 					break
 				}
 			}
-			for i := 0; i < 1000; i++ {
-				_ = i * i
-			}
+			time.Sleep(5 * time.Millisecond) // long enough for an unbounded run to overlap
 			running.Add(-1)
 			return struct{}{}, nil
 		})
