@@ -93,23 +93,14 @@ func NetworkConnectArgs(network, container string) []string {
 // RemoveArgs force-removes a container (stopping it first).
 func RemoveArgs(container string) []string { return []string{"docker", "rm", "-f", container} }
 
-// StopArgs stops a container, letting it shut down cleanly.
-func StopArgs(container string) []string { return []string{"docker", "stop", container} }
-
 // StartArgs starts a stopped container.
 func StartArgs(container string) []string { return []string{"docker", "start", container} }
-
-// RenameArgs renames a container, e.g. to its backup name while its successor starts.
-func RenameArgs(from, to string) []string { return []string{"docker", "rename", from, to} }
 
 // NetworkRemoveArgs removes a network.
 func NetworkRemoveArgs(network string) []string { return []string{"docker", "network", "rm", network} }
 
 // VolumeRemoveArgs removes a volume and its data.
 func VolumeRemoveArgs(volume string) []string { return []string{"docker", "volume", "rm", volume} }
-
-// PullArgs pulls an image.
-func PullArgs(image string) []string { return []string{"docker", "pull", image} }
 
 // BackupName is the name a replaced container is kept under until its successor is healthy.
 func BackupName(container string) string { return container + playbooks.BackupSuffix }

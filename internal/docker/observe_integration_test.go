@@ -138,7 +138,7 @@ func TestObserveRealDocker(t *testing.T) {
 	cleanup(RemoveArgs(orphan.Name))
 	runArgv(t, argv)
 	cleanup(RemoveArgs(BackupName(orphan.Name)))
-	runArgv(t, RenameArgs(orphan.Name, BackupName(orphan.Name)))
+	runArgv(t, []string{"docker", "rename", orphan.Name, BackupName(orphan.Name)})
 
 	// Wait for the exiting container to be seen as exited.
 	deadline := time.Now().Add(20 * time.Second)
