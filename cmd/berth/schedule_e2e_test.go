@@ -231,6 +231,10 @@ func TestScheduledRunWorksUnattended(t *testing.T) {
 		if code != 0 || !strings.Contains(stderr, "check: the scheduled run succeeded") || !strings.Contains(stderr, checkEnvSystemd) {
 			t.Fatalf("check: exit %d", code)
 		}
+		_, stderr, code = schedule(t, environ, &u, args("--check", "--cron")...)
+		if code != 0 || !strings.Contains(stderr, "check: the scheduled run succeeded") || !strings.Contains(stderr, checkEnvCron) {
+			t.Fatalf("check of the crontab line: exit %d", code)
+		}
 		empty := filepath.Join(t.TempDir(), "known_hosts")
 		if err := os.WriteFile(empty, nil, 0o600); err != nil {
 			t.Fatal(err)

@@ -273,3 +273,35 @@ func TestSystemdRunArgs(t *testing.T) {
 		golden(t, fmt.Sprintf("schedule-systemd-run-%d.txt", version), strings.Join(systemdRunArgs(spec, version), "\n")+"\n")
 	}
 }
+
+// ./berth.yaml is read where schedule is typed; the timer runs elsewhere, so
+// the unit names the file, and its vars are checked now.
+func TestScheduleUsesBerthYAMLFromWhereItIsTyped(t *testing.T) {
+	stack, err := filepath.Abs(stackPlaybook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	write := func(vars string) {
+		cfg := "playbook: " + stack + "\nlocal: true\nvars:\n" + vars
+		if err := os.WriteFile("berth.yaml", []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("  prefix: blog-\n")
+	out, _, code := schedule(t, nil, alice, "--every", "1h", "--print", "--berth-path", "/bin/berth", "--workdir", "/srv")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if want := "--config " + filepath.Join(dir, "berth.yaml") + " --pull --quiet\n"; !strings.Contains(out, want) {
+		t.Errorf("ExecStart does not end with %q", want)
+	}
+	if !strings.HasPrefix(out, "# berth-blog-stack.service\n") {
+		t.Error("the unit is not named after the stack berth.yaml's vars resolve to")
+	}
+	write("  nope: x\n")
+	if _, errOut, code := schedule(t, nil, alice, "--every", "1h", "--print", "--berth-path", "/bin/berth"); code != exitUsage || !strings.Contains(errOut, `declares no var "nope"`) {
+		t.Errorf("an unknown var in berth.yaml: exit %d, want %d", code, exitUsage)
+	}
+}
