@@ -292,7 +292,9 @@ func (a *App) checkSchedule(c *cli.Context, spec unitSpec, u *user.User) error {
 	switch {
 	case c.Bool("cron"):
 		mode = checkEnvCron
-	case systemdRunning():
+	case systemdRunning() && (spec.userUnit || os.Geteuid() == 0):
+		// A system unit's environment needs root to start; without it the
+		// same environment is rebuilt instead.
 		mode = checkSystemdRun
 	}
 	cmd, err := checkCmd(c.Context, mode, spec, u)

@@ -147,7 +147,7 @@ func runUnit(t *testing.T, u unitFile, home string) (int, string, string) {
 // with only the unit's environment, a HOME with nothing in it and another
 // working directory, deploys through a real sshd onto the real Docker engine;
 // runs again without changing anything; and calls --on-failure when it fails.
-func TestScheduledRunWorksUnattended(t *testing.T) {
+func TestUnattendedScheduledRun(t *testing.T) {
 	e := newStackEnv(t)
 	me, err := user.Current()
 	if err != nil {
@@ -248,7 +248,7 @@ func TestScheduledRunWorksUnattended(t *testing.T) {
 
 // A deploy that logs in only through ssh-agent works when typed, and is
 // refused at schedule time: a timer has no agent.
-func TestScheduleRefusesAgentOnlyLogin(t *testing.T) {
+func TestAgentOnlyLoginRefusedBySchedule(t *testing.T) {
 	e := newStackEnv(t)
 	data, err := os.ReadFile(e.sshd.ClientKeyPath)
 	if err != nil {
