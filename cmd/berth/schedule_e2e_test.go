@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -186,9 +187,15 @@ func TestUnattendedScheduledRun(t *testing.T) {
 
 	t.Run("second run changes nothing and prints nothing", func(t *testing.T) {
 		dbID, webID := containerID(t, db), containerID(t, web)
+		before := e.sshd.Connections()
+		start := time.Now()
 		code, stdout, _ := runUnit(t, unit, home)
 		if code != 0 {
 			t.Fatalf("exit %d", code)
+		}
+		t.Logf("a scheduled run with nothing to change took %s", time.Since(start).Round(time.Millisecond))
+		if got := e.sshd.Connections() - before; got != 1 {
+			t.Errorf("sshd accepted %d connections, want 1", got)
 		}
 		if stdout != "" {
 			t.Errorf("a run with nothing to change printed %q", stdout)

@@ -23,9 +23,13 @@ type captured struct {
 	secrets []envVar
 }
 
-// pathEnv are variables holding file names, made absolute for the unit.
-var pathEnv = map[string]bool{
-	"BERTH_CONFIG": true, "AWS_CONFIG_FILE": true, "AWS_SHARED_CREDENTIALS_FILE": true, "AWS_WEB_IDENTITY_TOKEN_FILE": true,
+// pathEnv says whether a variable holds a file name, made absolute for the unit.
+func pathEnv(name string) bool {
+	switch name {
+	case "BERTH_CONFIG", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE":
+		return true
+	}
+	return false
 }
 
 // captureEnv keeps the variables that change what berth does: AWS_* (the
@@ -41,7 +45,7 @@ func captureEnv(environ []string, base string) (captured, error) {
 		if err := noControl(value); err != nil {
 			return c, usageError("schedule: $%s: %v", name, err)
 		}
-		if pathEnv[name] && value != "" {
+		if pathEnv(name) && value != "" {
 			value = absPath(value, base, "")
 		}
 		if secretName(name) {

@@ -136,8 +136,13 @@ func TestScheduleSecretsGoToA0600EnvFile(t *testing.T) {
 	tmp := t.TempDir()
 	envFile := filepath.Join(tmp, "secrets", "blog.env")
 	environ := []string{"BERTH_SECRET_DB_PASSWORD=hunter2 x", "AWS_ACCESS_KEY_ID=AKIAX", "AWS_SECRET_ACCESS_KEY=abc", "AWS_REGION=eu-west-1"}
-	out, _, code := schedule(t, environ, alice, "--berth-path", "/bin/berth", "--workdir", "/srv", "--every", "1h", "--print",
-		"--host", "deploy@10.0.0.5", "--identity", "/k", "--env-file", envFile)
+	args := []string{"--berth-path", "/bin/berth", "--workdir", "/srv", "--every", "1h", "--print", "--host", "deploy@10.0.0.5", "--identity", "/k"}
+	out, errOut, code := schedule(t, environ, alice, args...)
+	if code != exitUsage || out != "" {
+		t.Fatalf("secrets without --env-file: exit %d, want %d and no units", code, exitUsage)
+	}
+	golden(t, "schedule-secrets-refused.txt", errOut)
+	out, _, code = schedule(t, environ, alice, append(args, "--env-file", envFile)...)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
