@@ -14,7 +14,7 @@ import (
 
 // installedUnit is what --list shows of a schedule berth wrote.
 type installedUnit struct {
-	name, when, dir, envFile string
+	name, when, dir string
 }
 
 // readUnit returns the settings of a unit file berth wrote, or ok=false
@@ -56,7 +56,7 @@ func listUnits(dir string) ([]installedUnit, error) {
 		if err != nil || !ok {
 			continue
 		}
-		u := installedUnit{name: name, when: timer["OnCalendar"], dir: unescapeSpecifiers(service["WorkingDirectory"]), envFile: unescapeSpecifiers(service["EnvironmentFile"])}
+		u := installedUnit{name: name, when: timer["OnCalendar"], dir: unescapeSpecifiers(service["WorkingDirectory"])}
 		if u.when == "" {
 			u.when = "every " + timer["OnUnitActiveSec"]
 		}

@@ -201,13 +201,15 @@ func TestScheduleWritesListsAndRemovesUnits(t *testing.T) {
 		return append([]string{"--every", "1h", "--local", "-p", stackPlaybook, "--var", "prefix=" + prefix,
 			"--unit-dir", dir, "--berth-path", "/bin/berth", "--workdir", "/"}, extra...)
 	}
-	for _, prefix := range []string{"blog-", "shop-"} {
-		if _, _, code := schedule(t, nil, alice, args(prefix)...); code != 0 {
-			t.Fatalf("exit %d", code)
-		}
+	envFile := filepath.Join(t.TempDir(), "blog.env")
+	if _, _, code := schedule(t, []string{"BERTH_SECRET_DB_PASSWORD=pw"}, alice, args("blog-", "--env-file", envFile)...); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if _, _, code := schedule(t, nil, alice, args("shop-")...); code != 0 {
+		t.Fatalf("exit %d", code)
 	}
 	// What was written is exactly what --print shows.
-	printed, _, _ := schedule(t, nil, alice, args("blog-", "--print")...)
+	printed, _, _ := schedule(t, nil, alice, args("blog-", "--print", "--env-file", envFile)...)
 	service, _ := os.ReadFile(filepath.Join(dir, "berth-blog-stack.service"))
 	timer, _ := os.ReadFile(filepath.Join(dir, "berth-blog-stack.timer"))
 	if want := "# berth-blog-stack.service\n" + string(service) + "\n# berth-blog-stack.timer\n" + string(timer); printed != want {
@@ -235,6 +237,9 @@ func TestScheduleWritesListsAndRemovesUnits(t *testing.T) {
 		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
 			t.Errorf("%s is still there", f)
 		}
+	}
+	if _, err := os.Stat(envFile); err != nil {
+		t.Errorf("--remove deleted the env file with the secrets: %v", err)
 	}
 	list, _, _ = schedule(t, nil, alice, "--list", "--unit-dir", dir)
 	if strings.Contains(list, "berth-blog-stack") || !strings.Contains(list, "berth-shop-stack") {
