@@ -103,11 +103,11 @@ Example:
 			case c.IsSet("remove"):
 				return a.removeUnits(unitDir, c.String("remove"), c.Bool("user-unit"))
 			}
-			spec, err := a.scheduleSpec(c, u)
+			spec, secrets, err := a.scheduleSpec(c, u)
 			if err != nil {
 				return err
 			}
-			return a.installSchedule(c, spec, u, unitDir)
+			return a.installSchedule(c, spec, secrets, u, unitDir)
 		},
 	}
 }
@@ -149,26 +149,27 @@ func scheduleTiming(c *cli.Context) (timing, error) {
 
 // scheduleSpec resolves everything the units say, refusing what a timer could
 // not run.
-func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, error) {
+// The secrets returned go into the env file, never into the unit.
+func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, []envVar, error) {
 	when, err := scheduleTiming(c)
 	if err != nil {
-		return unitSpec{}, err
+		return unitSpec{}, nil, err
 	}
 	if c.Duration("run-timeout") <= 0 {
-		return unitSpec{}, usageError("schedule --run-timeout %s: want more than 0", c.Duration("run-timeout"))
+		return unitSpec{}, nil, usageError("schedule --run-timeout %s: want more than 0", c.Duration("run-timeout"))
 	}
 	if c.Bool("no-pull") && c.Bool("pull") {
-		return unitSpec{}, usageError("schedule: --pull and --no-pull contradict each other")
+		return unitSpec{}, nil, usageError("schedule: --pull and --no-pull contradict each other")
 	}
 	// The playbook as deploy will load it: unknown vars are refused now, and
 	// the units are named after the stack these vars resolve to.
 	vars, err := a.vars(c)
 	if err != nil {
-		return unitSpec{}, err
+		return unitSpec{}, nil, err
 	}
 	pb, err := loadPlaybook(c, vars, nil)
 	if err != nil {
-		return unitSpec{}, err
+		return unitSpec{}, nil, err
 	}
 	name := c.String("unit-name")
 	if name == "" {
@@ -179,18 +180,18 @@ func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, error) {
 		name = "berth-" + stack
 	}
 	if err := validUnitName(name); err != nil {
-		return unitSpec{}, err
+		return unitSpec{}, nil, err
 	}
 
 	environ := a.environ()
 	localOnly := c.Bool("local") && len(c.StringSlice("host")) == 0 && len(c.StringSlice("ec2-id")) == 0 && len(c.StringSlice("ec2-tag")) == 0
 	if !localOnly && len(c.StringSlice("identity")) == 0 && lookupEnv(environ, "SSH_AUTH_SOCK") != "" {
-		return unitSpec{}, usageError("schedule: this deploy would log in with ssh-agent (SSH_AUTH_SOCK is set), which a timer does not have; give the key with --identity FILE (its passphrase, if any, in --env-file as BERTH_SSH_PASSPHRASE)")
+		return unitSpec{}, nil, usageError("schedule: this deploy would log in with ssh-agent (SSH_AUTH_SOCK is set), which a timer does not have; give the key with --identity FILE (its passphrase, if any, in --env-file as BERTH_SSH_PASSPHRASE)")
 	}
 
 	cwd, err := os.Getwd()
 	if err != nil {
-		return unitSpec{}, fmt.Errorf("find working directory: %w", err)
+		return unitSpec{}, nil, fmt.Errorf("find working directory: %w", err)
 	}
 	dir := cwd
 	if w := c.String("workdir"); w != "" {
@@ -199,7 +200,7 @@ func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, error) {
 	bin := c.String("berth-path")
 	if bin == "" {
 		if bin, err = os.Executable(); err != nil {
-			return unitSpec{}, fmt.Errorf("find berth binary: %w (pass --berth-path)", err)
+			return unitSpec{}, nil, fmt.Errorf("find berth binary: %w (pass --berth-path)", err)
 		}
 	}
 	rw := argRewrite{flags: c.Command.Flags, base: cwd, home: u.HomeDir, localOnly: localOnly}
@@ -220,36 +221,53 @@ func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, error) {
 
 	env, err := captureEnv(environ, cwd)
 	if err != nil {
-		return unitSpec{}, err
+		return unitSpec{}, nil, err
 	}
 	spec := unitSpec{name: name, when: when, dir: dir, argv: argv, env: env.plain, user: u.Username,
 		userUnit: c.Bool("user-unit"), timeout: c.Duration("run-timeout")}
 	if f := c.String("env-file"); f != "" {
 		spec.envFile = absPath(f, cwd, u.HomeDir)
 	}
-	if len(env.secrets) > 0 {
-		if spec.envFile == "" {
-			return unitSpec{}, usageError("schedule: refusing to copy %s into a unit file, which every local user can read; "+
-				"give --env-file FILE and schedule writes them there (mode 0600) for the unit's EnvironmentFile=, or unset them", secretNames(env.secrets))
-		}
-		if err := writeEnvFile(spec.envFile, env.secrets); err != nil {
-			return unitSpec{}, err
-		}
-		fmt.Fprintf(a.stderr, "wrote %s (mode 0600): %s\n", spec.envFile, secretNames(env.secrets))
+	if len(env.secrets) > 0 && spec.envFile == "" {
+		return unitSpec{}, nil, usageError("schedule: refusing to copy %s into a unit file, which every local user can read; "+
+			"give --env-file FILE and schedule writes them there (mode 0600) for the unit's EnvironmentFile=, or unset them", secretNames(env.secrets))
 	}
-	return spec, nil
+	return spec, env.secrets, nil
+}
+
+// provideEnvFile writes the secrets into the env file, or checks that the
+// file the unit names is there and private when there are none to write.
+func (a *App) provideEnvFile(path string, secrets []envVar) error {
+	if path == "" {
+		return nil
+	}
+	if len(secrets) == 0 {
+		_, err := readEnvFile(path)
+		return err
+	}
+	if err := writeEnvFile(path, secrets); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "wrote %s (mode 0600): %s\n", path, secretNames(secrets))
+	return nil
 }
 
 // installSchedule checks, prints or writes the schedule.
-func (a *App) installSchedule(c *cli.Context, spec unitSpec, u *user.User, unitDir string) error {
-	if c.Bool("check") {
-		return a.checkSchedule(c, spec, u)
-	}
+func (a *App) installSchedule(c *cli.Context, spec unitSpec, secrets []envVar, u *user.User, unitDir string) error {
+	var line string
 	if c.Bool("cron") {
-		line, err := cronLine(spec)
-		if err != nil {
+		var err error
+		if line, err = cronLine(spec); err != nil {
 			return usageError("schedule: %v", err)
 		}
+	}
+	if err := a.provideEnvFile(spec.envFile, secrets); err != nil {
+		return err
+	}
+	switch {
+	case c.Bool("check"):
+		return a.checkSchedule(c, spec, u)
+	case c.Bool("cron"):
 		fmt.Fprintln(a.stdout, line)
 		return nil
 	}

@@ -109,6 +109,7 @@ func TestScheduleRefuses(t *testing.T) {
 		{"zero run timeout", nil, []string{"--every", "1h", "--print", "--local", "--run-timeout", "0s"}, "--run-timeout"},
 		{"agent only", []string{"SSH_AUTH_SOCK=/tmp/agent.sock"}, []string{"--every", "1h", "--print", "--host", "deploy@10.0.0.5"}, "a timer does not have"},
 		{"secrets without env file", []string{"BERTH_SECRET_DB_PASSWORD=hunter2", "AWS_SECRET_ACCESS_KEY=abc"}, append([]string{"--every", "1h", "--print"}, ssh...), "refusing to copy AWS_SECRET_ACCESS_KEY, BERTH_SECRET_DB_PASSWORD into a unit file"},
+		{"env file missing", nil, []string{"--every", "1h", "--print", "--local", "--env-file", "/nonexistent/blog.env"}, "no such file"},
 		{"passphrase without env file", []string{"BERTH_SSH_PASSPHRASE=pw"}, append([]string{"--every", "1h", "--print"}, ssh...), "refusing to copy BERTH_SSH_PASSPHRASE"},
 	}
 	for _, tt := range tests {
@@ -142,6 +143,12 @@ func TestScheduleSecretsGoToA0600EnvFile(t *testing.T) {
 		t.Fatalf("secrets without --env-file: exit %d, want %d and no units", code, exitUsage)
 	}
 	golden(t, "schedule-secrets-refused.txt", errOut)
+	if _, _, code := schedule(t, environ, alice, append(args, "--env-file", envFile, "--cron", "--every", "7m")...); code != exitUsage {
+		t.Fatalf("an odd cron period: exit %d, want %d", code, exitUsage)
+	}
+	if _, err := os.Stat(envFile); err == nil {
+		t.Fatal("a refused schedule wrote the env file")
+	}
 	out, _, code = schedule(t, environ, alice, append(args, "--env-file", envFile)...)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
