@@ -228,6 +228,12 @@ func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, []envVar, er
 	if f := c.String("env-file"); f != "" {
 		spec.envFile = absPath(f, cwd, u.HomeDir)
 	}
+	// These are written into the unit as they are: a newline would add settings.
+	for _, p := range []string{spec.dir, spec.envFile, spec.user} {
+		if err := noControl(p); err != nil {
+			return unitSpec{}, nil, usageError("schedule: %v", err)
+		}
+	}
 	if len(env.secrets) > 0 && spec.envFile == "" {
 		return unitSpec{}, nil, usageError("schedule: refusing to copy %s into a unit file, which every local user can read; "+
 			"give --env-file FILE and schedule writes them there (mode 0600) for the unit's EnvironmentFile=, or unset them", secretNames(env.secrets))

@@ -96,6 +96,8 @@ func TestScheduleRefuses(t *testing.T) {
 		{"issue 10 repro", nil, []string{"--every", "1h", "--cron", "--local", "--var", "http_port=8080\n* * * * * root touch /tmp/pwned #"}, "contains whitespace"},
 		{"newline for cron", nil, []string{"--every", "1h", "--cron", "--local", "-p", stackPlaybook, "--var", "greeting=hi\n* * * * * root touch /tmp/pwned #"}, "control character"},
 		{"tab for cron", nil, []string{"--every", "1h", "--cron", "--local", "--workdir", "/srv/a\tb"}, "control character"},
+		{"newline in the workdir", nil, []string{"--every", "1h", "--print", "--local", "--workdir", "/srv\nExecStartPre=/bin/touch /tmp/pwned"}, "control character"},
+		{"newline in the env file name", nil, []string{"--every", "1h", "--print", "--local", "--env-file", "/srv\nExecStartPre=/bin/touch /tmp/pwned"}, "control character"},
 		{"newline in an env value", []string{"AWS_PROFILE=a\nb"}, []string{"--every", "1h", "--print", "--local"}, "$AWS_PROFILE"},
 		{"newline in a calendar", nil, []string{"--calendar", "daily\nOnBootSec=1s", "--print", "--local"}, "control character"},
 		{"unknown var", nil, []string{"--every", "1h", "--print", "--local", "--var", "nope=1"}, `declares no var "nope"`},
