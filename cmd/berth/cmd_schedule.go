@@ -283,7 +283,7 @@ func (a *App) installSchedule(c *cli.Context, spec unitSpec, secrets []envVar, u
 		return nil
 	}
 	if err := os.MkdirAll(unitDir, 0o755); err != nil {
-		return fmt.Errorf("write unit: %w", err)
+		return unitWriteError(err)
 	}
 	files := []struct{ name, content string }{{spec.name + ".service", service}, {spec.name + ".timer", timer}}
 	for _, f := range files {
@@ -298,7 +298,7 @@ func (a *App) installSchedule(c *cli.Context, spec unitSpec, secrets []envVar, u
 	for _, f := range files {
 		path := filepath.Join(unitDir, f.name)
 		if err := os.WriteFile(path, []byte(f.content), 0o644); err != nil {
-			return fmt.Errorf("write unit: %w", err)
+			return unitWriteError(err)
 		}
 		fmt.Fprintln(a.stderr, "wrote", path)
 	}
@@ -308,6 +308,14 @@ func (a *App) installSchedule(c *cli.Context, spec unitSpec, secrets []envVar, u
 		fmt.Fprintf(a.stderr, "a user timer runs while you are logged in; for always: loginctl enable-linger %s\n", u.Username)
 	}
 	return nil
+}
+
+// unitWriteError says what to do when the system unit directory is root's.
+func unitWriteError(err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("write unit: %w (run schedule through sudo, and User= is still you; or --user-unit; or --print)", err)
+	}
+	return fmt.Errorf("write unit: %w", err)
 }
 
 // checkSchedule runs the scheduled command once, as the timer will.

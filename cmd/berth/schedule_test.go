@@ -324,3 +324,27 @@ func TestScheduleUsesBerthYAMLFromWhereItIsTyped(t *testing.T) {
 		t.Errorf("an unknown var in berth.yaml: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// --user-unit writes to, lists and removes from the user's own unit directory.
+func TestScheduleUserUnitDirectory(t *testing.T) {
+	u := *alice
+	u.HomeDir = t.TempDir()
+	dir := filepath.Join(u.HomeDir, ".config", "systemd", "user")
+	if _, _, code := schedule(t, nil, &u, "--every", "1h", "--local", "--user-unit", "--berth-path", "/bin/berth"); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	service, err := os.ReadFile(filepath.Join(dir, "berth-wordpress.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(service), "User=") {
+		t.Error("a user unit names a User=")
+	}
+	if list, _, _ := schedule(t, nil, &u, "--list", "--user-unit"); !strings.Contains(list, "berth-wordpress") {
+		t.Errorf("--list --user-unit shows:\n%s", list)
+	}
+	_, errOut, code := schedule(t, nil, &u, "--remove", "berth-wordpress", "--user-unit")
+	if code != 0 || !strings.Contains(errOut, "systemctl --user stop berth-wordpress.timer") {
+		t.Fatalf("remove: exit %d", code)
+	}
+}
