@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -22,10 +23,13 @@ type App struct {
 	stdout, stderr io.Writer
 	args           []string    // the raw command line, for schedule to repeat it
 	cfg            *fileConfig // berth.yaml, read once per run; nil when there is none
+	// environ and whoami are what schedule captures into a unit; tests fix them.
+	environ func() []string
+	whoami  func() (*user.User, error)
 }
 
 func NewApp(stdin io.Reader, stdout, stderr io.Writer) *App {
-	return &App{stdin: stdin, stdout: stdout, stderr: stderr}
+	return &App{stdin: stdin, stdout: stdout, stderr: stderr, environ: os.Environ, whoami: schedulingUser}
 }
 
 // Run runs berth with args (args[0] is the program name) and returns the exit code.

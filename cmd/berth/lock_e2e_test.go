@@ -75,11 +75,7 @@ func TestConcurrentDeploysNeverInterleave(t *testing.T) {
 
 func TestSIGINTReleasesLockAndRerunConverges(t *testing.T) {
 	e := newStackEnv(t)
-	bin := filepath.Join(t.TempDir(), "berth")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build berth: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, e.args("deploy")...)
+	cmd := exec.Command(berthBinary(t), e.args("deploy")...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
