@@ -2,14 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"sort"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/deploy"
-	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/fleet"
+	"github.com/berth-sh/berth/internal/rollout"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
@@ -31,23 +31,33 @@ points at these targets.`,
 			if err != nil {
 				return err
 			}
-			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Reporter: rep}
-			results, err := eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (remote.Stats, error) {
-				st, err := deploy.Status(ctx, conn, pb, opts)
-				if err != nil {
-					return statsOf(conn), err
-				}
-				text, data := renderStatus(st, pb)
-				ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, text, data)
-				return statsOf(conn), nil
-			})
-			a.costLine(c, results)
-			// The DNS record, as it stands against these targets' addresses.
-			if _, dnsErr := a.dnsStep(c, rep, r.vars, r.targets, true); dnsErr != nil && err == nil {
-				return withCode(exitFailure, dnsErr)
-			}
+			// The DNS record, as it stands against the serving targets' addresses.
+			d, err := a.dnsRecord(c, r)
 			if err != nil {
-				return withCode(exitFailure, err)
+				return err
+			}
+			res := rollout.Observe(c.Context, rollout.Options{
+				Hosts:    r.hosts,
+				Connect:  r.connector(),
+				Deploy:   deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: true, Reporter: rep},
+				Fleet:    fleet.Options{Parallel: r.parallel},
+				DNS:      d,
+				Reporter: rep,
+			})
+			var total remote.Stats
+			for i, h := range res.Hosts {
+				total = total.Add(h.Stats)
+				if h.State != nil {
+					text, data := renderStatus(h.State, r.hosts[i].Playbook)
+					ui.Host{R: rep, Name: h.ConnName}.Emit(ui.KindResult, text, data)
+				}
+			}
+			a.costLine(rep, len(res.Hosts), total)
+			if res.HostsErr != nil {
+				return withCode(exitFailure, res.HostsErr)
+			}
+			if res.DNSErr != nil {
+				return withCode(exitFailure, res.DNSErr)
 			}
 			return nil
 		},
