@@ -34,8 +34,14 @@ func (a *App) deployCommand() *cli.Command {
 playbook and applies only that: volumes and networks first, then containers in
 dependency order, each waited for until healthy. A replaced container is kept
 until its successor is healthy and restored if the successor fails. DNS is
-updated last and lists only hosts whose deploy succeeded. A run with nothing to
-change costs one SSH connection and one command round trip per host.
+updated last and lists every host serving the stack healthy: those that
+converged, and those the run did not deploy (a stopped rollout, another run's
+lock) that one read-only round trip finds running and healthy. Hosts a stopped
+rollout skipped count as not converged (exit 1). A run with nothing to change
+costs one SSH connection and one command round trip per host.
+
+Variables, most specific first: --var, the host's own (berth.yaml hosts[].vars,
+EC2 tags berth:var:KEY), berth.yaml vars:, the playbook's defaults.
 
 Example:
    berth deploy --local --var http_port=8080
@@ -93,35 +99,58 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 	stopLive()
 
 	rows := deployRows(res.Hosts)
-	drift, applied, skipped := false, false, 0
-	for _, h := range res.Hosts {
-		if h.Skipped {
-			skipped++
-		}
-		if p := h.Deploy; p != nil && p.Plan != nil && !p.Plan.InSync() {
-			drift = true
-			if !dryRun && p.Applied > 0 {
-				applied = true
-			}
-		}
-	}
-	if res.HostsErr == nil && res.DNSErr == nil && skipped == 0 && !drift && !res.DNSChanged() && !c.Bool("json") {
+	o := outcomeOf(res, dryRun)
+	if o.inSync() && !c.Bool("json") {
 		a.inSyncLine(rep, rows)
 	} else {
 		a.summary(rep, c.Bool("json"), rows, dryRun)
 	}
+	return o.err(c.Bool("detailed-exitcode"))
+}
 
+// outcome is what a deploy or plan run came to, for its summary and exit code.
+type outcome struct {
+	res     *rollout.Result
+	dryRun  bool
+	drift   bool // some host's plan had changes
+	applied bool // and the deploy applied some
+	skipped int  // hosts a stopped rollout never deployed
+}
+
+func outcomeOf(res *rollout.Result, dryRun bool) outcome {
+	o := outcome{res: res, dryRun: dryRun}
+	for _, h := range res.Hosts {
+		if h.Skipped {
+			o.skipped++
+		}
+		if p := h.Deploy; p != nil && p.Plan != nil && !p.Plan.InSync() {
+			o.drift = true
+			if !dryRun && p.Applied > 0 {
+				o.applied = true
+			}
+		}
+	}
+	return o
+}
+
+// inSync is a run that found nothing to change anywhere, DNS included.
+func (o outcome) inSync() bool {
+	return o.res.HostsErr == nil && o.res.DNSErr == nil && o.skipped == 0 && !o.drift && !o.res.DNSChanged()
+}
+
+// err maps the outcome to the documented exit codes.
+func (o outcome) err(detailed bool) error {
 	switch {
-	case res.HostsErr != nil:
-		return withCode(fleetExitCode(rows), res.HostsErr)
-	case skipped > 0:
-		// Not converged, though nothing failed (the rollout was stopped).
-		return withCode(exitFailure, fmt.Errorf("%d host(s) not deployed: the rollout stopped before them", skipped))
-	case res.DNSErr != nil:
-		return res.DNSErr
-	case dryRun && (drift || res.DNSChanged()):
+	case o.res.HostsErr != nil:
+		return withCode(fleetExitCode(deployRows(o.res.Hosts)), o.res.HostsErr)
+	case o.skipped > 0:
+		// Not converged, though nothing failed: the rollout was stopped.
+		return withCode(exitFailure, fmt.Errorf("%d host(s) not deployed: the rollout stopped before them", o.skipped))
+	case o.res.DNSErr != nil:
+		return o.res.DNSErr
+	case o.dryRun && (o.drift || o.res.DNSChanged()):
 		return &exitError{code: exitDrift}
-	case !dryRun && c.Bool("detailed-exitcode") && (applied || res.DNSChanged()):
+	case !o.dryRun && detailed && (o.applied || o.res.DNSChanged()):
 		return &exitError{code: exitDrift}
 	}
 	return nil

@@ -72,9 +72,10 @@ func newFleet(t *testing.T, n int, wrongKey map[int]bool) *fleetEnv {
 	if err := os.WriteFile(f.knownHosts, []byte(known.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// berth.yaml: the hosts, each with its own vars, and shared settings.
+	// berth.yaml: the hosts, each with its own vars, and shared settings. The
+	// global web_port would clash on every host: each host's own must win.
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "playbook: testdata/stack.yaml\nidentity: [%s]\nknown_hosts: %s\nssh_config: none\nstate_dir: %s\nconnect_timeout: 2s\nhosts:\n",
+	fmt.Fprintf(&cfg, "playbook: testdata/stack.yaml\nidentity: [%s]\nknown_hosts: %s\nssh_config: none\nstate_dir: %s\nconnect_timeout: 2s\nvars: {web_port: \"1\"}\nhosts:\n",
 		f.identity, f.knownHosts, f.stateDir)
 	for _, h := range f.hosts {
 		fmt.Fprintf(&cfg, "  - host: %s\n    vars: {prefix: %s, web_port: %q}\n", h.sshd.Target(), h.prefix, h.port)
