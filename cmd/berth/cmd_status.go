@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -82,12 +83,14 @@ func renderStatus(st *deploy.State, pb *playbooks.Playbook) (string, map[string]
 			containerNames = append(containerNames, n)
 		}
 	}
+	// One table per section, each as wide as its longest name.
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	var cs []map[string]any
-	fmt.Fprintf(&b, "%-30s %-10s %-10s %s\n", "CONTAINER", "STATE", "HEALTH", "IMAGE")
+	fmt.Fprintln(tw, "CONTAINER\tSTATE\tHEALTH\tIMAGE")
 	for _, name := range containerNames {
 		ct, ok := obs.Containers[name]
 		if !ok {
-			fmt.Fprintf(&b, "%-30s %-10s %-10s %s\n", name, "absent", "-", "-")
+			fmt.Fprintf(tw, "%s\tabsent\t-\t-\n", name)
 			cs = append(cs, map[string]any{"name": name, "state": "absent"})
 			continue
 		}
@@ -95,29 +98,32 @@ func renderStatus(st *deploy.State, pb *playbooks.Playbook) (string, map[string]
 		if health == "" {
 			health = "-"
 		}
-		fmt.Fprintf(&b, "%-30s %-10s %-10s %s\n", name, ct.State, health, ct.Image)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, ct.State, health, ct.Image)
 		cs = append(cs, map[string]any{"name": name, "state": ct.State, "health": ct.Health, "image": ct.Image, "image_id": ct.ImageID})
 	}
+	tw.Flush()
 	var vs []map[string]any
-	fmt.Fprintf(&b, "%-30s %s\n", "VOLUME", "MOUNTPOINT")
+	fmt.Fprintln(tw, "VOLUME\tMOUNTPOINT")
 	for _, v := range pb.Volumes {
 		mp := "absent"
 		if o, ok := obs.Volumes[v.Name]; ok {
 			mp = o.Mountpoint
 		}
-		fmt.Fprintf(&b, "%-30s %s\n", v.Name, mp)
+		fmt.Fprintf(tw, "%s\t%s\n", v.Name, mp)
 		vs = append(vs, map[string]any{"name": v.Name, "mountpoint": mp})
 	}
+	tw.Flush()
 	var ns []map[string]any
-	fmt.Fprintf(&b, "%-30s %s\n", "NETWORK", "DRIVER")
+	fmt.Fprintln(tw, "NETWORK\tDRIVER")
 	for _, n := range pb.Networks {
 		driver := "absent"
 		if o, ok := obs.Networks[n.Name]; ok {
 			driver = o.Driver
 		}
-		fmt.Fprintf(&b, "%-30s %s\n", n.Name, driver)
+		fmt.Fprintf(tw, "%s\t%s\n", n.Name, driver)
 		ns = append(ns, map[string]any{"name": n.Name, "driver": driver})
 	}
+	tw.Flush()
 	if st.Lock.Held {
 		fmt.Fprintf(&b, "deploy lock held for %s by %s\n", st.Lock.Age, st.Lock.Holder)
 	}
