@@ -92,12 +92,13 @@ it when no deploy is running: berth reports a lock as stale after --lock-stale.`
 			if err != nil {
 				return err
 			}
+			flagStack, stateDir := c.String("stack"), c.String("state-dir")
 			results, err := eachHost(c.Context, r, everyHost(r), func(ctx context.Context, h rollout.Host, conn remote.Conn) (remote.Stats, error) {
-				stack := c.String("stack")
+				stack := flagStack
 				if stack == "" {
 					stack = h.Playbook.Name
 				}
-				out, err := deploy.Unlock(ctx, conn, c.String("state-dir"), stack)
+				out, err := deploy.Unlock(ctx, conn, stateDir, stack)
 				if err != nil {
 					return statsOf(conn), err
 				}

@@ -215,8 +215,13 @@ func TestStoppedRolloutKeepsServingHostsInDNS(t *testing.T) {
 	}
 	sums := summaries(t, out)
 	for _, i := range []int{4, 5} {
-		if s := sums[f.hosts[i].sshd.Target()]; s.Data["skipped"] != true {
+		s := sums[f.hosts[i].sshd.Target()]
+		if s.Data["skipped"] != true {
 			t.Errorf("host %d: %+v, want skipped", i, s)
+		}
+		// Deciding whether an untouched host serves costs one observe.
+		if s.Data["connections"] != 1.0 || s.Data["round_trips"] != 1.0 {
+			t.Errorf("host %d: %v connection(s), %v round trip(s) to observe it; want 1 and 1", i, s.Data["connections"], s.Data["round_trips"])
 		}
 	}
 	if got, want := record(), addrs(0, 1, 3, 4); got != want {
