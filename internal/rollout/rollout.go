@@ -7,6 +7,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/berth-sh/berth/dns"
@@ -100,7 +101,11 @@ func Run(ctx context.Context, o Options) *Result {
 		return hr, err
 	})
 	r := &Result{HostsErr: hostsErr, Hosts: collect(o.Hosts, results)}
-	if o.DNS == nil || ctx.Err() != nil {
+	if o.DNS == nil {
+		return r
+	}
+	if err := ctx.Err(); err != nil {
+		r.DNSErr = fmt.Errorf("update dns %s: not done: %w", o.DNS.Name, err)
 		return r
 	}
 	observeSkipped(ctx, o, r.Hosts)
