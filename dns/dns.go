@@ -5,6 +5,7 @@ package dns
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -56,8 +57,8 @@ func (c *Change) String() string {
 }
 
 // NormalizeName lower-cases a DNS name, adds the trailing dot, and checks its
-// syntax. A leading "*" label (a wildcard) is allowed; Route 53's \052 escape
-// for it is accepted too.
+// syntax (see CheckHostname) and that it lies inside a zone. A leading "*"
+// label (a wildcard) is allowed; Route 53's \052 escape for it is accepted too.
 func NormalizeName(name string) (string, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	n = strings.ReplaceAll(n, `\052`, "*")
@@ -70,27 +71,41 @@ func NormalizeName(name string) (string, error) {
 	if len(n) > 254 {
 		return "", fmt.Errorf("normalize dns name %q: longer than 253 characters", name)
 	}
-	labels := strings.Split(strings.TrimSuffix(n, "."), ".")
-	if len(labels) < 2 {
+	if strings.Count(n, ".") < 2 {
 		return "", fmt.Errorf("normalize dns name %q: want a name inside a zone, such as blog.example.com", name)
 	}
-	for i, l := range labels {
-		if l == "*" && i == 0 {
-			continue
-		}
+	if err := CheckHostname(strings.TrimPrefix(n, "*.")); err != nil {
+		return "", fmt.Errorf("normalize dns name %q: %w", name, err)
+	}
+	return n, nil
+}
+
+// CheckHostname is berth's one check of host name syntax, for record names
+// and for SSH addresses alike: dot-separated labels of letters, digits,
+// hyphens and underscores, 1 to 63 characters each, none starting or ending
+// with a hyphen, at most 253 characters in all; a trailing dot is allowed.
+func CheckHostname(h string) error {
+	n := strings.TrimSuffix(h, ".")
+	if n == "" {
+		return errors.New("empty name")
+	}
+	if len(n) > 253 {
+		return errors.New("name longer than 253 characters")
+	}
+	for _, l := range strings.Split(n, ".") {
 		if l == "" || len(l) > 63 {
-			return "", fmt.Errorf("normalize dns name %q: empty or over-long label", name)
+			return fmt.Errorf("name %q has an empty or over-long label", h)
 		}
 		if l[0] == '-' || l[len(l)-1] == '-' {
-			return "", fmt.Errorf("normalize dns name %q: label %q starts or ends with -", name, l)
+			return fmt.Errorf("name %q has the label %q, which starts or ends with -", h, l)
 		}
 		for _, r := range l {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-				return "", fmt.Errorf("normalize dns name %q: character %q not allowed", name, r)
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return fmt.Errorf("name %q: character %q not allowed", h, r)
 			}
 		}
 	}
-	return n, nil
+	return nil
 }
 
 // NormalizeIPv4 validates A record values and returns them deduplicated and

@@ -2,6 +2,7 @@ package dns
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -78,6 +79,35 @@ func TestNormalizeIPv4(t *testing.T) {
 			got, err := NormalizeIPv4(tt.in)
 			if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
 				t.Errorf("NormalizeIPv4(%v) = %v, %v; want %v, err %v", tt.in, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestCheckHostname(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr bool
+	}{
+		{in: "web1"},
+		{in: "Web-1.Example.com."},
+		{in: "db_1.internal"},
+		{in: "10.0.0.5"},
+		{in: "", wantErr: true},
+		{in: ".", wantErr: true},
+		{in: "a..b", wantErr: true},
+		{in: "-a.b", wantErr: true},
+		{in: "a-.b", wantErr: true},
+		{in: strings.Repeat("a", 64) + ".b", wantErr: true},
+		{in: strings.Repeat("a.", 127) + "ab", wantErr: true},
+		{in: "*.example.com", wantErr: true},
+		{in: "a b", wantErr: true},
+		{in: "a;b", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if err := CheckHostname(tt.in); (err != nil) != tt.wantErr {
+				t.Errorf("CheckHostname(%q) = %v, want error %v", tt.in, err, tt.wantErr)
 			}
 		})
 	}

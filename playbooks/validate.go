@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/berth-sh/berth/dns"
 )
 
 var (
@@ -17,8 +19,6 @@ var (
 	// imageRe is deliberately loose (registry/repo:tag@digest); it exists to keep
 	// whitespace, shell metacharacters and a leading "-" out of argv.
 	imageRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$`)
-	// hostRe accepts a DNS name, optionally a wildcard label first.
-	hostRe = regexp.MustCompile(`^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$`)
 )
 
 // BackupSuffix marks a container kept (stopped) while its successor starts;
@@ -124,15 +124,17 @@ func validate(file string, pb *Playbook, pos map[string]position) Errors {
 	}
 	v.ports(pb.Containers)
 
-	if dns := pb.DNS; dns != nil {
-		if dns.Name != "" && !hostRe.MatchString(dns.Name) {
-			v.errf("dns.name", "invalid DNS name %q", dns.Name)
+	if rec := pb.DNS; rec != nil {
+		if rec.Name != "" {
+			if _, err := dns.NormalizeName(rec.Name); err != nil {
+				v.errf("dns.name", "invalid DNS name %q: %v", rec.Name, err)
+			}
 		}
-		if dns.Type != "A" && dns.Type != "AAAA" {
-			v.errf("dns.type", "DNS type %q is not supported (want A or AAAA)", dns.Type)
+		if rec.Type != "A" && rec.Type != "AAAA" {
+			v.errf("dns.type", "DNS type %q is not supported (want A or AAAA)", rec.Type)
 		}
-		if dns.TTL < 1 || dns.TTL > 604800 {
-			v.errf("dns.ttl", "DNS ttl %d out of range (1 to 604800 seconds)", dns.TTL)
+		if rec.TTL < 1 || rec.TTL > 604800 {
+			v.errf("dns.ttl", "DNS ttl %d out of range (1 to 604800 seconds)", rec.TTL)
 		}
 	}
 	return v.errs

@@ -63,6 +63,15 @@ type Counter interface {
 	Stats() Stats
 }
 
+// Addresser is implemented by connections that know the address they reached
+// the host at, so DNS can publish exactly that instead of resolving names again.
+type Addresser interface {
+	// Addr is the IP address of the TCP connection to the host; through a
+	// jump host, which resolves the name itself, it is the address (or name)
+	// the last hop was asked for after the ssh config's HostName was applied.
+	Addr() string
+}
+
 // ExitError is a command that ran and exited non-zero (or was killed).
 type ExitError struct {
 	Host   string

@@ -17,6 +17,7 @@ import (
 // is a session on it, every upload goes through one SFTP client on it.
 type SSH struct {
 	host    string
+	addr    string // the address the connection reached; see Addr
 	sudo    bool
 	client  *ssh.Client
 	jumps   []*ssh.Client // closed after client, innermost first
@@ -32,15 +33,18 @@ type SSH struct {
 }
 
 var (
-	_ Conn    = (*SSH)(nil)
-	_ Dialer  = (*SSH)(nil)
-	_ Counter = (*SSH)(nil)
+	_ Conn      = (*SSH)(nil)
+	_ Dialer    = (*SSH)(nil)
+	_ Counter   = (*SSH)(nil)
+	_ Addresser = (*SSH)(nil)
 )
 
-// newSSH takes the connected hops, the target last.
-func newSSH(host string, clients []*ssh.Client, opts SSHOptions) *SSH {
+// newSSH takes the connected hops, the target last, and the address the
+// last hop was dialed at (host of host:port).
+func newSSH(host, dialed string, clients []*ssh.Client, opts SSHOptions) *SSH {
 	s := &SSH{
 		host:   host,
+		addr:   connectedAddr(clients[len(clients)-1], dialed),
 		sudo:   opts.Sudo,
 		client: clients[len(clients)-1],
 		jumps:  clients[:len(clients)-1],
@@ -56,6 +60,18 @@ func newSSH(host string, clients []*ssh.Client, opts SSHOptions) *SSH {
 
 // Host is user@host:port.
 func (s *SSH) Host() string { return s.host }
+
+// Addr is the IP the connection reached (see Addresser).
+func (s *SSH) Addr() string { return s.addr }
+
+// connectedAddr is the peer IP of a direct connection. A tunnelled one reports
+// no peer (x/crypto/ssh gives it a zero address), so the dialed host stands in.
+func connectedAddr(c *ssh.Client, dialed string) string {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok && a.IP != nil && !a.IP.IsUnspecified() {
+		return a.IP.String()
+	}
+	return dialed
+}
 
 // Run runs c as one session. The argv becomes shell text here, once, by Quote.
 func (s *SSH) Run(ctx context.Context, c Cmd) error {

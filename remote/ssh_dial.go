@@ -87,7 +87,7 @@ func DialSSH(ctx context.Context, target string, opts SSHOptions) (*SSH, error) 
 		}
 		clients = append(clients, c)
 	}
-	return newSSH(ep.String(), clients, opts), nil
+	return newSSH(ep.String(), ep.host, clients, opts), nil
 }
 
 // dialHop connects and authenticates to e, directly or through via, retrying

@@ -644,6 +644,9 @@ Host gate
 		if c.Host() != target.Target() {
 			t.Errorf("Host() = %q, want %q", c.Host(), target.Target())
 		}
+		if c.Addr() != target.Host {
+			t.Errorf("Addr() = %q, want the HostName the bastion was asked for, %s", c.Addr(), target.Host)
+		}
 		if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
 			t.Fatal(err)
 		}
@@ -679,17 +682,26 @@ Host gate
 
 func TestSSHConfigFile(t *testing.T) {
 	srv := sshtest.Start(t)
-	cfg := fmt.Sprintf("Host web1\n  HostName %s\n  Port %d\n  User %s\n  IdentityFile %s\n\nHost *\n  User nobody-here\n",
-		srv.Host, srv.Port, srv.User, srv.ClientKeyPath)
+	// HostName is a name: the address berth reports is the one it reached.
+	cfg := fmt.Sprintf("Host web1\n  HostName localhost\n  Port %d\n  User %s\n  IdentityFile %s\n\nHost *\n  User nobody-here\n",
+		srv.Port, srv.User, srv.ClientKeyPath)
 	cfgPath := filepath.Join(t.TempDir(), "config")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	line := knownhosts.Line([]string{knownhosts.Normalize("localhost:" + strconv.Itoa(srv.Port))}, srv.HostKey)
+	if err := os.WriteFile(kh, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	opts := srv.Options()
-	opts.Identities, opts.SSHConfigFile = nil, cfgPath
+	opts.Identities, opts.SSHConfigFile, opts.KnownHostsFile = nil, cfgPath, kh
 	c := dial(t, "web1", opts)
-	if c.Host() != srv.Target() {
-		t.Fatalf("Host() = %q, want %q", c.Host(), srv.Target())
+	if want := srv.User + "@localhost:" + strconv.Itoa(srv.Port); c.Host() != want {
+		t.Fatalf("Host() = %q, want %q", c.Host(), want)
+	}
+	if c.Addr() != srv.Host {
+		t.Errorf("Addr() = %q, want the address connected to, %s", c.Addr(), srv.Host)
 	}
 	out, err := remote.Output(testCtx(t), c, nil, "id", "-un")
 	if err != nil || strings.TrimSpace(string(out)) != srv.User {

@@ -75,6 +75,32 @@ func TestDeployFromEC2TagToDNS(t *testing.T) {
 		}
 	})
 
+	t.Run("dns points a record at the serving targets only", func(t *testing.T) {
+		dnsArgs := append(append([]string{"dns"}, args[1:len(args)-4]...), "--domain", "www.example.com", "--dns-poll", "10ms")
+		if _, _, code := berth(t, append(dnsArgs, "--dry-run")...); code != exitDrift {
+			t.Fatalf("dns --dry-run: exit %d, want %d", code, exitDrift)
+		}
+		if _, _, code := berth(t, dnsArgs...); code != 0 {
+			t.Fatalf("dns: exit %d", code)
+		}
+		var got []string
+		for _, r := range aws.Records(zone) {
+			if r.Name == "www.example.com." && r.Type == "A" {
+				got = r.Values
+			}
+		}
+		if strings.Join(got, ",") != "127.0.0.1" {
+			t.Fatalf("www record %v, want [127.0.0.1]", got)
+		}
+		// A target that does not serve (its web stopped) is not published.
+		dockerOut(t, "stop", e.prefix+"web")
+		t.Cleanup(func() { dockerOut(t, "start", e.prefix+"web") })
+		_, errOut, code := berth(t, append(dnsArgs[:len(dnsArgs)-4], "--domain", "www2.example.com", "--dns-poll", "10ms")...)
+		if code != 0 || !strings.Contains(errOut, "no healthy host") {
+			t.Fatalf("dns with the web stopped: exit %d\n%s", code, errOut)
+		}
+	})
+
 	t.Run("hosts lists the discovered instance", func(t *testing.T) {
 		out, _, code := berth(t, "hosts", "--ec2-tag", "Name=blog")
 		if code != 0 || !strings.Contains(out, "127.0.0.1") || !strings.Contains(out, "blog") || strings.Contains(out, "127.0.0.7") {

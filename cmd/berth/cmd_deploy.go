@@ -2,18 +2,17 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/fleet"
-	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/rollout"
 	"github.com/berth-sh/berth/internal/ui"
-	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
 )
 
@@ -35,8 +34,14 @@ func (a *App) deployCommand() *cli.Command {
 playbook and applies only that: volumes and networks first, then containers in
 dependency order, each waited for until healthy. A replaced container is kept
 until its successor is healthy and restored if the successor fails. DNS is
-updated last and lists only hosts whose deploy succeeded. A run with nothing to
-change costs one SSH connection and one command round trip per host.
+updated last and lists every host serving the stack healthy: those that
+converged, and those the run did not deploy (a stopped rollout, another run's
+lock) that one read-only round trip finds running and healthy. Hosts a stopped
+rollout skipped count as not converged (exit 1). A run with nothing to change
+costs one SSH connection and one command round trip per host.
+
+Variables, most specific first: --var, the host's own (berth.yaml hosts[].vars,
+EC2 tags berth:var:KEY), berth.yaml vars:, the playbook's defaults.
 
 Example:
    berth deploy --local --var http_port=8080
@@ -61,80 +66,123 @@ anything would change, 1 on error.`,
 	}
 }
 
-// hostOutcome is what one host's deploy produced, for the summary.
-type hostOutcome struct {
-	target inventory.Target
-	res    *deploy.Result
-}
-
-// converge is deploy and plan: the same flow, plan stopping after the plan.
+// converge is deploy and plan: the same rollout, plan stopping after the plan.
 func (a *App) converge(c *cli.Context, dryRun bool) error {
 	rep := a.reporter(c)
 	r, err := a.prepare(c, true)
 	if err != nil {
 		return err
 	}
-	rep, hostDone, stopLive := a.liveReporter(c, rep, len(r.targets))
-	defer stopLive()
-	opts := deploy.Options{
-		Stack:     c.String("stack"),
-		StateDir:  c.String("state-dir"),
-		DryRun:    dryRun,
-		Pull:      c.Bool("pull"),
-		LockWait:  c.Duration("lock-wait"),
-		LockStale: c.Duration("lock-stale"),
-		Version:   version,
-		Reporter:  rep,
+	d, err := a.dnsRecord(c, r)
+	if err != nil {
+		return err
 	}
-	fopts := fleet.Options{Parallel: c.Int("parallel"), Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone}
-	results, fleetErr := eachHost(r, fopts, func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (hostOutcome, error) {
-		res, err := deploy.Deploy(ctx, conn, pb, opts)
-		return hostOutcome{target: t, res: res}, err
+	rep, hostDone, stopLive := a.liveReporter(c, rep, len(r.hosts))
+	defer stopLive()
+	res := rollout.Run(c.Context, rollout.Options{
+		Hosts:   r.hosts,
+		Connect: r.connector(),
+		Deploy: deploy.Options{
+			Stack:     c.String("stack"),
+			StateDir:  c.String("state-dir"),
+			DryRun:    dryRun,
+			Pull:      c.Bool("pull"),
+			LockWait:  c.Duration("lock-wait"),
+			LockStale: c.Duration("lock-stale"),
+			Version:   version,
+			Reporter:  rep,
+		},
+		Fleet:    fleet.Options{Parallel: r.parallel, Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone},
+		DNS:      d,
+		Reporter: rep,
 	})
+	stopLive()
 
-	drift, applied := false, false
-	var healthy []inventory.Target
-	for _, r := range results {
-		if r.Err == nil && !r.Skipped {
-			healthy = append(healthy, r.Value.target)
+	rows := deployRows(res.Hosts)
+	o := outcomeOf(res, dryRun)
+	if o.inSync() && !c.Bool("json") {
+		a.inSyncLine(rep, rows)
+	} else {
+		a.summary(rep, c.Bool("json"), rows, dryRun)
+	}
+	return o.err(c.Bool("detailed-exitcode"))
+}
+
+// outcome is what a deploy or plan run came to, for its summary and exit code.
+type outcome struct {
+	res     *rollout.Result
+	dryRun  bool
+	drift   bool // some host's plan had changes
+	applied bool // and the deploy applied some
+	skipped int  // hosts a stopped rollout never deployed
+}
+
+func outcomeOf(res *rollout.Result, dryRun bool) outcome {
+	o := outcome{res: res, dryRun: dryRun}
+	for _, h := range res.Hosts {
+		if h.Skipped {
+			o.skipped++
 		}
-		if r.Value.res != nil && r.Value.res.Plan != nil && !r.Value.res.Plan.InSync() {
-			drift = true
-			if !dryRun && r.Value.res.Applied > 0 {
-				applied = true
+		if p := h.Deploy; p != nil && p.Plan != nil && !p.Plan.InSync() {
+			o.drift = true
+			if !dryRun && p.Applied > 0 {
+				o.applied = true
 			}
 		}
 	}
-	stopLive()
-	dnsChanged, dnsErr := a.dnsStep(c, rep, r.vars, healthy, dryRun)
-	if fleetErr == nil && dnsErr == nil && !drift && !dnsChanged && !c.Bool("json") {
-		a.inSyncLine(rep, results)
-	} else {
-		a.summary(rep, c.Bool("json"), results, dryRun)
-	}
+	return o
+}
 
+// inSync is a run that found nothing to change anywhere, DNS included.
+func (o outcome) inSync() bool {
+	return o.res.HostsErr == nil && o.res.DNSErr == nil && o.skipped == 0 && !o.drift && !o.res.DNSChanged()
+}
+
+// err maps the outcome to the documented exit codes.
+func (o outcome) err(detailed bool) error {
 	switch {
-	case fleetErr != nil:
-		return withCode(fleetExitCode(results), fleetErr)
-	case dnsErr != nil:
-		return dnsErr
-	case dryRun && (drift || dnsChanged):
+	case o.res.HostsErr != nil:
+		return withCode(fleetExitCode(deployRows(o.res.Hosts)), o.res.HostsErr)
+	case o.skipped > 0:
+		// Not converged, though nothing failed: the rollout was stopped.
+		return withCode(exitFailure, fmt.Errorf("%d host(s) not deployed: the rollout stopped before them", o.skipped))
+	case o.res.DNSErr != nil:
+		return o.res.DNSErr
+	case o.dryRun && (o.drift || o.res.DNSChanged()):
 		return &exitError{code: exitDrift}
-	case !dryRun && c.Bool("detailed-exitcode") && (applied || dnsChanged):
+	case !o.dryRun && detailed && (o.applied || o.res.DNSChanged()):
 		return &exitError{code: exitDrift}
 	}
 	return nil
 }
 
+// summaryRow is one host's line in a deploy, plan or destroy summary.
+type summaryRow struct {
+	host     string
+	res      *deploy.Result // nil when the host was never reached
+	stats    remote.Stats
+	err      error
+	skipped  bool
+	duration time.Duration
+}
+
+func deployRows(hosts []rollout.HostResult) []summaryRow {
+	rows := make([]summaryRow, len(hosts))
+	for i, h := range hosts {
+		rows[i] = summaryRow{host: h.Name, res: h.Deploy, stats: h.Stats, err: h.Err, skipped: h.Skipped, duration: h.Duration}
+	}
+	return rows
+}
+
 // fleetExitCode is 3 when every failure was a held lock, else 1.
-func fleetExitCode(results []fleet.Result[hostOutcome]) int {
+func fleetExitCode(rows []summaryRow) int {
 	code := exitFailure
-	for _, r := range results {
-		if r.Err == nil {
+	for _, r := range rows {
+		if r.err == nil {
 			continue
 		}
 		var lock *deploy.LockHeldError
-		if !errors.As(r.Err, &lock) {
+		if !errors.As(r.err, &lock) {
 			return exitFailure
 		}
 		code = exitLockHeld
@@ -142,59 +190,50 @@ func fleetExitCode(results []fleet.Result[hostOutcome]) int {
 	return code
 }
 
-// loadPlaybook loads --playbook with the global --var values, overlaid with
-// one host's own variables.
-func loadPlaybook(c *cli.Context, vars, hostVars map[string]string) (*playbooks.Playbook, error) {
-	merged := make(map[string]string, len(vars)+len(hostVars)+1)
-	for k, v := range hostVars {
-		merged[k] = v
-	}
-	for k, v := range vars {
-		merged[k] = v
-	}
-	if d := c.String("domain"); d != "" {
-		merged["domain"] = d
-	}
-	pb, err := playbooks.Load(c.String("playbook"), merged)
-	if err != nil {
-		return nil, &exitError{code: exitUsage, err: fmt.Errorf("load playbook: %w", err)}
-	}
-	return pb, nil
-}
-
 // summary prints one row per host (a table for people, events for --json).
-func (a *App) summary(rep ui.Reporter, jsonOut bool, results []fleet.Result[hostOutcome], dryRun bool) {
+// A host the rollout skipped did not converge, and the closing line says so.
+func (a *App) summary(rep ui.Reporter, jsonOut bool, rows []summaryRow, dryRun bool) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%-28s %8s %12s %11s %9s  %s\n", "HOST", "CHANGES", "CONNECTIONS", "ROUND TRIPS", "DURATION", "RESULT")
-	for _, r := range results {
-		changes, conns, trips, result := 0, 0, 0, "ok"
-		if res := r.Value.res; res != nil {
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tCHANGES\tCONNECTIONS\tROUND TRIPS\tDURATION\tRESULT")
+	ok, failed, skipped := 0, 0, 0
+	for _, r := range rows {
+		changes, result := 0, "ok"
+		if res := r.res; res != nil {
 			if res.Plan != nil {
 				changes = res.Plan.Changes()
 			}
 			if !dryRun {
 				changes = res.Applied
 			}
-			conns, trips = res.Stats.Connections, res.Stats.RoundTrips()
 		}
+		conns, trips := r.stats.Connections, r.stats.RoundTrips()
 		switch {
-		case r.Skipped:
+		case r.skipped:
 			result = "skipped (rollout stopped)"
-		case r.Err != nil:
-			result = "FAILED: " + r.Err.Error()
+			skipped++
+		case r.err != nil:
+			result = "FAILED: " + r.err.Error()
+			failed++
 		case dryRun && changes > 0:
-			result = "drift"
+			result, ok = "drift", ok+1
 		case changes > 0:
-			result = "changed"
+			result, ok = "changed", ok+1
+		default:
+			ok++
 		}
-		fmt.Fprintf(&b, "%-28s %8d %12d %11d %9s  %s\n", r.Host, changes, conns, trips, r.Duration.Round(time.Millisecond), result)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", r.host, changes, conns, trips, r.duration.Round(time.Millisecond), result)
 		if !jsonOut {
 			continue
 		}
-		rep.Report(ui.Event{Kind: ui.KindSummary, Host: r.Host, Message: result, Data: map[string]any{
+		rep.Report(ui.Event{Kind: ui.KindSummary, Host: r.host, Message: result, Data: map[string]any{
 			"changes": changes, "connections": conns, "round_trips": trips,
-			"duration_ms": r.Duration.Milliseconds(), "result": result, "skipped": r.Skipped,
+			"duration_ms": r.duration.Milliseconds(), "result": result, "skipped": r.skipped,
 		}})
+	}
+	tw.Flush()
+	if skipped > 0 {
+		fmt.Fprintf(&b, "%d of %d host(s) done; %d failed, %d not converged (skipped)\n", ok, len(rows), failed, skipped)
 	}
 	if !jsonOut {
 		rep.Report(ui.Event{Kind: ui.KindResult, Message: b.String()})
@@ -203,15 +242,13 @@ func (a *App) summary(rep ui.Reporter, jsonOut bool, results []fleet.Result[host
 
 // inSyncLine is all a run with nothing to change prints (nothing with --quiet):
 // scheduled runs stay quiet.
-func (a *App) inSyncLine(rep ui.Reporter, results []fleet.Result[hostOutcome]) {
+func (a *App) inSyncLine(rep ui.Reporter, rows []summaryRow) {
 	var total remote.Stats
 	var slowest time.Duration
-	for _, r := range results {
-		if res := r.Value.res; res != nil {
-			total = total.Add(res.Stats)
-		}
-		slowest = max(slowest, r.Duration)
+	for _, r := range rows {
+		total = total.Add(r.stats)
+		slowest = max(slowest, r.duration)
 	}
 	rep.Report(ui.Event{Kind: ui.KindSummary, Message: fmt.Sprintf("in sync: %d host(s), nothing to change (%d SSH connection(s), %d round trip(s), %s)",
-		len(results), total.Connections, total.RoundTrips(), slowest.Round(time.Millisecond))})
+		len(rows), total.Connections, total.RoundTrips(), slowest.Round(time.Millisecond))})
 }

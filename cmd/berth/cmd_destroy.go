@@ -11,8 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/berth-sh/berth/internal/deploy"
-	"github.com/berth-sh/berth/internal/inventory"
-	"github.com/berth-sh/berth/playbooks"
+	"github.com/berth-sh/berth/internal/rollout"
 	"github.com/berth-sh/berth/remote"
 )
 
@@ -38,33 +37,40 @@ confirmation on a terminal, or needs --yes.`,
 			}
 			volumes := c.Bool("volumes")
 			if volumes && !c.Bool("yes") && !c.Bool("dry-run") {
-				if err := a.confirm(fmt.Sprintf("Delete the volumes of stack %q, and all their data, on %d host(s)?", stackName(c, r.vars), len(r.targets))); err != nil {
+				if err := a.confirm(fmt.Sprintf("Delete the volumes of stack %q, and all their data, on %d host(s)?", stackName(c.String("stack"), r.playbook, r.vars.forHost(nil)), len(r.hosts))); err != nil {
 					return err
 				}
 			}
 			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: c.Bool("dry-run"),
 				LockWait: c.Duration("lock-wait"), Version: version, Reporter: rep}
-			results, err := eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (hostOutcome, error) {
-				res, err := deploy.Destroy(ctx, conn, pb, volumes, opts)
-				return hostOutcome{target: t, res: res}, err
+			results, err := eachHost(c.Context, r, everyHost(r), func(ctx context.Context, h rollout.Host, conn remote.Conn) (*deploy.Result, error) {
+				return deploy.Destroy(ctx, conn, h.Playbook, volumes, opts)
 			})
-			a.summary(rep, c.Bool("json"), results, c.Bool("dry-run"))
+			rows := make([]summaryRow, len(results))
+			for i, res := range results {
+				rows[i] = summaryRow{host: res.Host, res: res.Value, err: res.Err, skipped: res.Skipped, duration: res.Duration}
+				if res.Value != nil {
+					rows[i].stats = res.Value.Stats
+				}
+			}
+			a.summary(rep, c.Bool("json"), rows, c.Bool("dry-run"))
 			if err != nil {
-				return withCode(fleetExitCode(results), err)
+				return withCode(fleetExitCode(rows), err)
 			}
 			return nil
 		},
 	}
 }
 
-func stackName(c *cli.Context, vars map[string]string) string {
-	if s := c.String("stack"); s != "" {
-		return s
+// stackName is --stack, else the playbook's name.
+func stackName(stack, ref string, vars map[string]string) string {
+	if stack != "" {
+		return stack
 	}
-	if pb, err := loadPlaybook(c, vars, nil); err == nil {
+	if pb, err := loadPlaybook(ref, vars); err == nil {
 		return pb.Name
 	}
-	return c.String("playbook")
+	return ref
 }
 
 // confirm asks on a terminal; without one, destructive commands need --yes.

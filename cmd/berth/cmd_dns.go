@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"net"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/route53"
@@ -11,8 +8,9 @@ import (
 
 	"github.com/berth-sh/berth/dns"
 	"github.com/berth-sh/berth/internal/awscfg"
-	"github.com/berth-sh/berth/internal/inventory"
-	"github.com/berth-sh/berth/internal/ui"
+	"github.com/berth-sh/berth/internal/deploy"
+	"github.com/berth-sh/berth/internal/fleet"
+	"github.com/berth-sh/berth/internal/rollout"
 )
 
 func dnsFlags() []cli.Flag {
@@ -28,78 +26,73 @@ func dnsFlags() []cli.Flag {
 func (a *App) dnsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "dns",
-		Usage: "only the DNS step: point the record at the targets' IPs",
-		Description: `Sets the A record (--domain, or the playbook's dns.name) to the IPs of the
-targets, through Route 53. A record that already holds exactly those IPs and
-TTL is left alone; a CNAME or alias at the name is refused.`,
+		Usage: "only the DNS step: point the record at the targets that serve the stack",
+		Description: `Observes the stack on every target (one round trip each, changing nothing)
+and sets the A record (--domain, or the playbook's dns.name) to the addresses
+berth reached the serving targets at, through Route 53: a target serves when
+every container of the playbook runs and is healthy. A record that already
+holds exactly those IPs and TTL is left alone; a CNAME or alias at the name is
+refused.`,
 		Flags: concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "show the change, send nothing"},
 		}),
 		Action: func(c *cli.Context) error {
-			vars, err := a.vars(c)
+			r, err := a.prepare(c, true)
 			if err != nil {
 				return err
 			}
-			targets, err := a.targets(c)
+			d, err := a.dnsRecord(c, r)
 			if err != nil {
 				return err
 			}
-			changed, err := a.dnsStep(c, a.reporter(c), vars, targets, c.Bool("dry-run"))
-			if err == nil && changed && c.Bool("dry-run") {
+			if d == nil {
+				return nil // no name: nothing to do
+			}
+			rep := a.reporter(c)
+			res := rollout.Observe(c.Context, rollout.Options{
+				Hosts:    r.hosts,
+				Connect:  r.connector(),
+				Deploy:   deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: c.Bool("dry-run"), Reporter: rep},
+				Fleet:    fleet.Options{Parallel: r.parallel},
+				DNS:      d,
+				Reporter: rep,
+			})
+			switch {
+			case res.DNSErr != nil:
+				return res.DNSErr
+			case res.HostsErr != nil:
+				return withCode(exitFailure, res.HostsErr)
+			case res.DNSChanged() && c.Bool("dry-run"):
 				return &exitError{code: exitDrift}
 			}
-			return err
+			return nil
 		},
 	}
 }
 
-// dnsStep points the playbook's (or --domain's) name at the given hosts. It
-// returns whether the record needed a change. No name: nothing to do.
-func (a *App) dnsStep(c *cli.Context, rep ui.Reporter, vars map[string]string, hosts []inventory.Target, dryRun bool) (bool, error) {
-	pb, err := loadPlaybook(c, vars, nil)
+// dnsRecord is the record a command maintains: --domain, else the playbook's
+// dns.name; nil when there is neither.
+func (a *App) dnsRecord(c *cli.Context, r *run) (*rollout.DNS, error) {
+	pb, err := loadPlaybook(r.playbook, r.vars.forHost(nil))
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	name, ttl := c.String("domain"), dns.DefaultTTL
+	d := &rollout.DNS{Name: c.String("domain"), TTL: dns.DefaultTTL}
 	if pb.DNS != nil {
-		if name == "" {
-			name = pb.DNS.Name // --domain wins over the playbook's name
+		if d.Name == "" {
+			d.Name = pb.DNS.Name // --domain wins over the playbook's name
 		}
 		if pb.DNS.TTL > 0 {
-			ttl = pb.DNS.TTL
+			d.TTL = pb.DNS.TTL
 		}
 	}
-	if name == "" {
-		return false, nil
+	if d.Name == "" {
+		return nil, nil
 	}
-	if len(hosts) == 0 {
-		rep.Report(ui.Event{Kind: ui.KindWarn, Message: fmt.Sprintf("dns %s: no healthy host, record left alone", name)})
-		return false, nil
+	if d.Provider, err = a.route53(c); err != nil {
+		return nil, err
 	}
-	ips, err := hostIPs(c.Context, hosts)
-	if err != nil {
-		return false, err
-	}
-	provider, err := a.route53(c)
-	if err != nil {
-		return false, err
-	}
-	change, err := provider.Plan(c.Context, name, ips, ttl)
-	if err != nil {
-		return false, fmt.Errorf("plan dns %s: %w", name, err)
-	}
-	if dryRun || change.Needed {
-		rep.Report(ui.Event{Kind: ui.KindPlan, Message: change.String(), Data: map[string]any{"dns": name, "ips": ips, "changed": change.Needed}})
-	}
-	if dryRun || !change.Needed {
-		return change.Needed, nil
-	}
-	rep.Report(ui.Event{Kind: ui.KindProgress, Message: fmt.Sprintf("dns %s: updating, then waiting for INSYNC", name)})
-	if err := provider.Apply(c.Context, change); err != nil {
-		return true, fmt.Errorf("update dns %s: %w", name, err)
-	}
-	rep.Report(ui.Event{Kind: ui.KindProgress, Message: fmt.Sprintf("dns %s: now %v", name, ips)})
-	return true, nil
+	return d, nil
 }
 
 func (a *App) route53(c *cli.Context) (dns.Provider, error) {
@@ -113,31 +106,4 @@ func (a *App) route53(c *cli.Context) (dns.Provider, error) {
 		WaitTimeout:  c.Duration("dns-timeout"),
 		WaitMinDelay: c.Duration("dns-poll"),
 	}), nil
-}
-
-// hostIPs gives the addresses an A record should hold for the hosts.
-func hostIPs(ctx context.Context, hosts []inventory.Target) ([]string, error) {
-	seen := map[string]bool{}
-	var ips []string
-	for _, h := range hosts {
-		addr := h.PublicIP
-		if addr == "" {
-			addr = h.Addr
-		}
-		if addr == "" {
-			return nil, fmt.Errorf("dns: %s has no address to publish", h.String())
-		}
-		if ip := net.ParseIP(addr); ip == nil {
-			found, err := net.DefaultResolver.LookupIP(ctx, "ip4", addr)
-			if err != nil || len(found) == 0 {
-				return nil, fmt.Errorf("dns: resolve %s: %v", addr, err)
-			}
-			addr = found[0].String()
-		}
-		if !seen[addr] {
-			seen[addr] = true
-			ips = append(ips, addr)
-		}
-	}
-	return ips, nil
 }

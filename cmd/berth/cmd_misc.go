@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/deploy"
-	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/rollout"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
@@ -92,12 +92,13 @@ it when no deploy is running: berth reports a lock as stale after --lock-stale.`
 			if err != nil {
 				return err
 			}
-			results, err := eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (remote.Stats, error) {
-				stack := c.String("stack")
+			flagStack, stateDir := c.String("stack"), c.String("state-dir")
+			results, err := eachHost(c.Context, r, everyHost(r), func(ctx context.Context, h rollout.Host, conn remote.Conn) (remote.Stats, error) {
+				stack := flagStack
 				if stack == "" {
-					stack = pb.Name
+					stack = h.Playbook.Name
 				}
-				out, err := deploy.Unlock(ctx, conn, c.String("state-dir"), stack)
+				out, err := deploy.Unlock(ctx, conn, stateDir, stack)
 				if err != nil {
 					return statsOf(conn), err
 				}
@@ -108,7 +109,7 @@ it when no deploy is running: berth reports a lock as stale after --lock-stale.`
 				ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, msg, nil)
 				return statsOf(conn), nil
 			})
-			a.costLine(c, results)
+			a.costLine(rep, len(results), totalStats(results))
 			if err != nil {
 				return withCode(exitFailure, err)
 			}

@@ -8,9 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/rollout"
 	"github.com/berth-sh/berth/internal/ui"
-	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
 )
 
@@ -40,13 +39,13 @@ Example:
 			}
 			var stdin io.Reader
 			if c.Bool("stdin") {
-				if len(r.targets) != 1 {
-					return usageError("run --stdin: needs exactly one target, got %d", len(r.targets))
+				if len(r.hosts) != 1 {
+					return usageError("run --stdin: needs exactly one target, got %d", len(r.hosts))
 				}
 				stdin = a.stdin
 			}
 			stdout, stderr := ui.NewSyncWriter(a.stdout), ui.NewSyncWriter(a.stderr)
-			results, err := eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, _ *playbooks.Playbook, conn remote.Conn) (remote.Stats, error) {
+			results, err := eachHost(c.Context, r, everyHost(r), func(ctx context.Context, _ rollout.Host, conn remote.Conn) (remote.Stats, error) {
 				out := ui.NewPrefixWriter(stdout, conn.Host()+": ")
 				errOut := ui.NewPrefixWriter(stderr, conn.Host()+": ")
 				err := conn.Run(ctx, remote.Cmd{Args: argv, Stdin: stdin, Stdout: out, Stderr: errOut})
@@ -54,7 +53,7 @@ Example:
 				errOut.Close()
 				return statsOf(conn), err
 			})
-			a.costLine(c, results)
+			a.costLine(a.reporter(c), len(results), totalStats(results))
 			failed := 0
 			for _, r := range results {
 				var exit *remote.ExitError

@@ -167,7 +167,7 @@ func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, []envVar, er
 	if err != nil {
 		return unitSpec{}, nil, err
 	}
-	pb, err := loadPlaybook(c, vars, nil)
+	pb, err := loadPlaybook(c.String("playbook"), vars.forHost(nil))
 	if err != nil {
 		return unitSpec{}, nil, err
 	}

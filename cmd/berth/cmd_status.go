@@ -2,14 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"sort"
+	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/deploy"
-	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/fleet"
+	"github.com/berth-sh/berth/internal/rollout"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
@@ -31,23 +32,33 @@ points at these targets.`,
 			if err != nil {
 				return err
 			}
-			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Reporter: rep}
-			results, err := eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (remote.Stats, error) {
-				st, err := deploy.Status(ctx, conn, pb, opts)
-				if err != nil {
-					return statsOf(conn), err
-				}
-				text, data := renderStatus(st, pb)
-				ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, text, data)
-				return statsOf(conn), nil
-			})
-			a.costLine(c, results)
-			// The DNS record, as it stands against these targets' addresses.
-			if _, dnsErr := a.dnsStep(c, rep, r.vars, r.targets, true); dnsErr != nil && err == nil {
-				return withCode(exitFailure, dnsErr)
-			}
+			// The DNS record, as it stands against the serving targets' addresses.
+			d, err := a.dnsRecord(c, r)
 			if err != nil {
-				return withCode(exitFailure, err)
+				return err
+			}
+			res := rollout.Observe(c.Context, rollout.Options{
+				Hosts:    r.hosts,
+				Connect:  r.connector(),
+				Deploy:   deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: true, Reporter: rep},
+				Fleet:    fleet.Options{Parallel: r.parallel},
+				DNS:      d,
+				Reporter: rep,
+			})
+			var total remote.Stats
+			for i, h := range res.Hosts {
+				total = total.Add(h.Stats)
+				if h.State != nil {
+					text, data := renderStatus(h.State, r.hosts[i].Playbook)
+					ui.Host{R: rep, Name: h.ConnName}.Emit(ui.KindResult, text, data)
+				}
+			}
+			a.costLine(rep, len(res.Hosts), total)
+			if res.HostsErr != nil {
+				return withCode(exitFailure, res.HostsErr)
+			}
+			if res.DNSErr != nil {
+				return withCode(exitFailure, res.DNSErr)
 			}
 			return nil
 		},
@@ -72,12 +83,14 @@ func renderStatus(st *deploy.State, pb *playbooks.Playbook) (string, map[string]
 			containerNames = append(containerNames, n)
 		}
 	}
+	// One table per section, each as wide as its longest name.
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	var cs []map[string]any
-	fmt.Fprintf(&b, "%-30s %-10s %-10s %s\n", "CONTAINER", "STATE", "HEALTH", "IMAGE")
+	fmt.Fprintln(tw, "CONTAINER\tSTATE\tHEALTH\tIMAGE")
 	for _, name := range containerNames {
 		ct, ok := obs.Containers[name]
 		if !ok {
-			fmt.Fprintf(&b, "%-30s %-10s %-10s %s\n", name, "absent", "-", "-")
+			fmt.Fprintf(tw, "%s\tabsent\t-\t-\n", name)
 			cs = append(cs, map[string]any{"name": name, "state": "absent"})
 			continue
 		}
@@ -85,29 +98,32 @@ func renderStatus(st *deploy.State, pb *playbooks.Playbook) (string, map[string]
 		if health == "" {
 			health = "-"
 		}
-		fmt.Fprintf(&b, "%-30s %-10s %-10s %s\n", name, ct.State, health, ct.Image)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, ct.State, health, ct.Image)
 		cs = append(cs, map[string]any{"name": name, "state": ct.State, "health": ct.Health, "image": ct.Image, "image_id": ct.ImageID})
 	}
+	tw.Flush()
 	var vs []map[string]any
-	fmt.Fprintf(&b, "%-30s %s\n", "VOLUME", "MOUNTPOINT")
+	fmt.Fprintln(tw, "VOLUME\tMOUNTPOINT")
 	for _, v := range pb.Volumes {
 		mp := "absent"
 		if o, ok := obs.Volumes[v.Name]; ok {
 			mp = o.Mountpoint
 		}
-		fmt.Fprintf(&b, "%-30s %s\n", v.Name, mp)
+		fmt.Fprintf(tw, "%s\t%s\n", v.Name, mp)
 		vs = append(vs, map[string]any{"name": v.Name, "mountpoint": mp})
 	}
+	tw.Flush()
 	var ns []map[string]any
-	fmt.Fprintf(&b, "%-30s %s\n", "NETWORK", "DRIVER")
+	fmt.Fprintln(tw, "NETWORK\tDRIVER")
 	for _, n := range pb.Networks {
 		driver := "absent"
 		if o, ok := obs.Networks[n.Name]; ok {
 			driver = o.Driver
 		}
-		fmt.Fprintf(&b, "%-30s %s\n", n.Name, driver)
+		fmt.Fprintf(tw, "%s\t%s\n", n.Name, driver)
 		ns = append(ns, map[string]any{"name": n.Name, "driver": driver})
 	}
+	tw.Flush()
 	if st.Lock.Held {
 		fmt.Fprintf(&b, "deploy lock held for %s by %s\n", st.Lock.Age, st.Lock.Holder)
 	}

@@ -152,20 +152,6 @@ func allFlagNames(cmds []*cli.Command) map[string]bool {
 	return m
 }
 
-// configVars returns the config's vars, with --var values winning.
-func (a *App) configVars(flagVars map[string]string) map[string]string {
-	merged := map[string]string{}
-	if a.cfg != nil {
-		for k, v := range a.cfg.vars {
-			merged[k] = v
-		}
-	}
-	for k, v := range flagVars {
-		merged[k] = v
-	}
-	return merged
-}
-
 // configTargets returns the config's hosts, each with its own vars.
 func (a *App) configTargets() ([]inventory.Target, error) {
 	if a.cfg == nil {

@@ -35,7 +35,7 @@ func targetFlags() []cli.Flag {
 func playbookFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "playbook", Aliases: []string{"p"}, Value: "wordpress", Usage: "built-in playbook `NAME` or a playbook file PATH", Category: "Playbook"},
-		&cli.StringSliceFlag{Name: "var", Usage: "set a playbook variable `key=value` (repeatable)", Category: "Playbook"},
+		&cli.StringSliceFlag{Name: "var", Usage: "set a playbook variable `key=value` (repeatable); wins over a host's own vars, which win over berth.yaml vars:, which win over the playbook's defaults", Category: "Playbook"},
 		&cli.StringFlag{Name: "stack", Usage: "stack `NAME` (default: the playbook's name)", Category: "Playbook"},
 		&cli.StringFlag{Name: "state-dir", Usage: "berth's state `DIR` on the hosts (default ~/.berth)", Category: "Playbook"},
 	}

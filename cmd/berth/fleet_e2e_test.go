@@ -72,9 +72,10 @@ func newFleet(t *testing.T, n int, wrongKey map[int]bool) *fleetEnv {
 	if err := os.WriteFile(f.knownHosts, []byte(known.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// berth.yaml: the hosts, each with its own vars, and shared settings.
+	// berth.yaml: the hosts, each with its own vars, and shared settings. The
+	// global web_port would clash on every host: each host's own must win.
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "playbook: testdata/stack.yaml\nidentity: [%s]\nknown_hosts: %s\nssh_config: none\nstate_dir: %s\nconnect_timeout: 2s\nhosts:\n",
+	fmt.Fprintf(&cfg, "playbook: testdata/stack.yaml\nidentity: [%s]\nknown_hosts: %s\nssh_config: none\nstate_dir: %s\nconnect_timeout: 2s\nvars: {web_port: \"1\"}\nhosts:\n",
 		f.identity, f.knownHosts, f.stateDir)
 	for _, h := range f.hosts {
 		fmt.Fprintf(&cfg, "  - host: %s\n    vars: {prefix: %s, web_port: %q}\n", h.sshd.Target(), h.prefix, h.port)
@@ -154,5 +155,76 @@ func TestFleetRollingBatchesStopAfterFailedWave(t *testing.T) {
 	}
 	if containerID(t, f.hosts[4].prefix+"db") != "" {
 		t.Error("the third wave ran although the second failed")
+	}
+}
+
+// TestStoppedRolloutKeepsServingHostsInDNS: a batched rollout that stops in
+// wave 2 rewrites the A record from what serves at the end, not from the
+// hosts it converged: wave 3's untouched hosts stay while they serve, a host
+// another run has locked stays, and only the failed host and a host observed
+// down leave.
+func TestStoppedRolloutKeepsServingHostsInDNS(t *testing.T) {
+	f := newFleet(t, 6, nil)
+	aws := awsfake.New(t)
+	aws.Env(t)
+	zone := aws.AddZone(awsfake.Zone{Name: "example.com."})
+	args := []string{"deploy", "--config", f.config, "--domain", "fleet.example.com", "--dns-poll", "10ms"}
+	if _, _, code := berth(t, args...); code != 0 {
+		t.Fatalf("first deploy: exit %d", code)
+	}
+	record := func() string {
+		var got []string
+		for _, r := range aws.Records(zone) {
+			if r.Name == "fleet.example.com." && r.Type == "A" {
+				got = append(got, r.Values...)
+			}
+		}
+		sort.Strings(got)
+		return strings.Join(got, ",")
+	}
+	addrs := func(idx ...int) string {
+		var want []string
+		for _, i := range idx {
+			want = append(want, f.hosts[i].sshd.Host)
+		}
+		sort.Strings(want)
+		return strings.Join(want, ",")
+	}
+	if got, want := record(), addrs(0, 1, 2, 3, 4, 5); got != want {
+		t.Fatalf("record after the first deploy: %s, want %s", got, want)
+	}
+
+	// Waves of 2: {0,1} converge; in {2,3}, host 2 is down and another run
+	// holds host 3's lock, so the rollout stops; {4,5} are never deployed:
+	// 4 still serves, 5's web was stopped behind berth's back.
+	f.hosts[2].sshd.Stop()
+	lock := filepath.Join(f.stateDir, f.hosts[3].prefix+"stack", "lock")
+	if err := os.MkdirAll(lock, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	info := fmt.Sprintf("someone@elsewhere pid=%d at=now berth=test run=other\n", os.Getpid())
+	if err := os.WriteFile(filepath.Join(lock, "info"), []byte(info), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(lock) })
+	dockerOut(t, "stop", f.hosts[5].prefix+"web")
+
+	out, _, code := berth(t, append(args, "--batch", "2", "--max-failures", "0", "--json")...)
+	if code != exitFailure {
+		t.Fatalf("exit %d, want %d", code, exitFailure)
+	}
+	sums := summaries(t, out)
+	for _, i := range []int{4, 5} {
+		s := sums[f.hosts[i].sshd.Target()]
+		if s.Data["skipped"] != true {
+			t.Errorf("host %d: %+v, want skipped", i, s)
+		}
+		// Deciding whether an untouched host serves costs one observe.
+		if s.Data["connections"] != 1.0 || s.Data["round_trips"] != 1.0 {
+			t.Errorf("host %d: %v connection(s), %v round trip(s) to observe it; want 1 and 1", i, s.Data["connections"], s.Data["round_trips"])
+		}
+	}
+	if got, want := record(), addrs(0, 1, 3, 4); got != want {
+		t.Errorf("record after the stopped rollout: %s, want %s (serving hosts only, converged or not)", got, want)
 	}
 }

@@ -101,13 +101,18 @@ func connect(ctx context.Context, t inventory.Target, opts remote.SSHOptions) (r
 	return conn, nil
 }
 
-// vars returns the playbook variables: the config file's, then --var's.
-func (a *App) vars(c *cli.Context) (map[string]string, error) {
+// vars resolves the playbook variable layers: berth.yaml's, --var's and
+// --domain (per-host variables join them per target, see playVars).
+func (a *App) vars(c *cli.Context) (playVars, error) {
 	flagVars, err := parseVars(c.StringSlice("var"))
 	if err != nil {
-		return nil, err
+		return playVars{}, err
 	}
-	return a.configVars(flagVars), nil
+	v := playVars{flags: flagVars, domain: c.String("domain")}
+	if a.cfg != nil {
+		v.config = a.cfg.vars
+	}
+	return v, nil
 }
 
 // parseVars reads repeated key=value flags.
@@ -123,6 +128,13 @@ func parseVars(kvs []string) (map[string]string, error) {
 	return m, nil
 }
 
+// costLine reports what a run cost in SSH connections and round trips
+// (stderr; dropped by --quiet).
+func (a *App) costLine(rep ui.Reporter, hosts int, total remote.Stats) {
+	rep.Report(ui.Event{Kind: ui.KindSummary, Message: fmt.Sprintf("%d host(s): %d SSH connection(s), %d round trip(s)",
+		hosts, total.Connections, total.RoundTrips()), Data: map[string]any{"hosts": hosts, "connections": total.Connections, "round_trips": total.RoundTrips()}})
+}
+
 // statsOf reads a connection's counters, when it keeps them.
 func statsOf(conn remote.Conn) remote.Stats {
 	if c, ok := conn.(remote.Counter); ok {
@@ -131,13 +143,11 @@ func statsOf(conn remote.Conn) remote.Stats {
 	return remote.Stats{}
 }
 
-// costLine reports what a run cost in SSH connections and round trips
-// (stderr; dropped by --quiet).
-func (a *App) costLine(c *cli.Context, results []fleet.Result[remote.Stats]) {
+// totalStats sums the per-host counts of a command's hosts.
+func totalStats(results []fleet.Result[remote.Stats]) remote.Stats {
 	var total remote.Stats
 	for _, r := range results {
 		total = total.Add(r.Value)
 	}
-	a.reporter(c).Report(ui.Event{Kind: ui.KindSummary, Message: fmt.Sprintf("%d host(s): %d SSH connection(s), %d round trip(s)",
-		len(results), total.Connections, total.RoundTrips()), Data: map[string]any{"hosts": len(results), "connections": total.Connections, "round_trips": total.RoundTrips()}})
+	return total
 }

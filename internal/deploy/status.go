@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 
+	"github.com/berth-sh/berth/internal/docker"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
@@ -19,4 +20,22 @@ func Status(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 		return nil, err
 	}
 	return st, nil
+}
+
+// Serving reports whether st shows the stack serving: every container the
+// playbook declares exists, carries the stack's label, runs, and is not
+// unhealthy or still starting. It is what decides whether a host that this
+// run did not converge stays in DNS.
+func (st *State) Serving(pb *playbooks.Playbook, opts Options) bool {
+	stack := opts.stack(pb)
+	for _, c := range pb.Containers {
+		ct, ok := st.Docker.Containers[c.Name]
+		if !ok || ct.Labels[docker.LabelStack] != stack || ct.State != "running" {
+			return false
+		}
+		if ct.Health != "" && ct.Health != "healthy" {
+			return false
+		}
+	}
+	return true
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/hashicorp/go-multierror"
 )
 
 // EC2API is what discovery needs from EC2; *ec2.Client satisfies it.
@@ -30,8 +31,8 @@ type EC2Query struct {
 	// PageSize is DescribeInstances' MaxResults (5-1000, default 100). EC2
 	// refuses it together with instance ids, so it is not sent with IDs.
 	PageSize int32
-	// PollInterval is the first delay between polls while waiting for pending
-	// instances (default 2s); it doubles up to 15s.
+	// PollInterval is the shortest delay between polls while waiting for
+	// pending instances (default 2s); the SDK's waiter backs off to 15s.
 	PollInterval time.Duration
 }
 
@@ -75,7 +76,7 @@ func DiscoverEC2(ctx context.Context, client EC2API, q EC2Query) ([]Target, erro
 		return nil, err
 	}
 	if q.WaitRunning {
-		instances, err = waitRunning(ctx, client, input, instances, q)
+		instances, err = waitRunning(ctx, client, instances, q)
 		if err != nil {
 			return nil, err
 		}
@@ -85,17 +86,17 @@ func DiscoverEC2(ctx context.Context, client EC2API, q EC2Query) ([]Target, erro
 	}
 
 	targets := make([]Target, 0, len(instances))
-	var noAddr []error
+	var noAddr *multierror.Error
 	for _, in := range instances {
 		t := toTarget(in, q)
 		if t.Addr == "" {
-			noAddr = append(noAddr, missingAddr(t, q.PrivateIP))
+			noAddr = multierror.Append(noAddr, missingAddr(t, q.PrivateIP))
 			continue
 		}
 		targets = append(targets, t)
 	}
-	if len(noAddr) > 0 {
-		return nil, fmt.Errorf("discover ec2 instances: %w", errors.Join(noAddr...))
+	if err := noAddr.ErrorOrNil(); err != nil {
+		return nil, fmt.Errorf("discover ec2 instances: %w", err)
 	}
 	sort.Slice(targets, func(i, j int) bool {
 		if targets[i].Name != targets[j].Name {
@@ -124,8 +125,19 @@ func describe(ctx context.Context, client EC2API, input *ec2.DescribeInstancesIn
 	return out, nil
 }
 
-// waitRunning polls with backoff until none of the instances is pending.
-func waitRunning(ctx context.Context, client EC2API, input *ec2.DescribeInstancesInput, instances []types.Instance, q EC2Query) ([]types.Instance, error) {
+// waitRunning waits, with the SDK's InstanceRunning waiter, until the pending
+// instances run, and puts their running description (which now has their
+// addresses) in place of the pending one.
+func waitRunning(ctx context.Context, client EC2API, instances []types.Instance, q EC2Query) ([]types.Instance, error) {
+	var ids []string
+	for _, in := range instances {
+		if in.State != nil && in.State.Name == types.InstanceStateNamePending {
+			ids = append(ids, aws.ToString(in.InstanceId))
+		}
+	}
+	if len(ids) == 0 {
+		return instances, nil
+	}
 	timeout := q.WaitTimeout
 	if timeout <= 0 {
 		timeout = defaultWaitTimeout
@@ -134,28 +146,28 @@ func waitRunning(ctx context.Context, client EC2API, input *ec2.DescribeInstance
 	if delay <= 0 {
 		delay = defaultPollInterval
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		pending := pendingNames(instances)
-		if len(pending) == 0 {
-			return instances, nil
-		}
-		if time.Now().Add(delay).After(deadline) {
-			return nil, fmt.Errorf("wait for ec2 instances to run: still pending after %v: %s", timeout, strings.Join(pending, ", "))
-		}
-		timer := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+	w := ec2.NewInstanceRunningWaiter(client, func(o *ec2.InstanceRunningWaiterOptions) {
+		o.MinDelay, o.MaxDelay = delay, max(delay, maxPollInterval)
+	})
+	out, err := w.WaitForOutput(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}, timeout)
+	if err != nil {
+		if ctx.Err() != nil {
 			return nil, fmt.Errorf("wait for ec2 instances to run: %w", ctx.Err())
-		case <-timer.C:
 		}
-		delay = min(delay*2, maxPollInterval)
-		var err error
-		if instances, err = describe(ctx, client, input); err != nil {
-			return nil, err
+		return nil, fmt.Errorf("wait for ec2 instances to run: still pending after %v: %s: %w", timeout, strings.Join(pendingNames(instances), ", "), err)
+	}
+	running := map[string]types.Instance{}
+	for _, r := range out.Reservations {
+		for _, in := range r.Instances {
+			running[aws.ToString(in.InstanceId)] = in
 		}
 	}
+	for i, in := range instances {
+		if r, ok := running[aws.ToString(in.InstanceId)]; ok {
+			instances[i] = r
+		}
+	}
+	return instances, nil
 }
 
 func pendingNames(instances []types.Instance) []string {

@@ -187,6 +187,15 @@ func TestDiscoverEC2Errors(t *testing.T) {
 			wantText: []string{"backend (i-0priv) has no public IP", "--private-ip", "10.0.0.5"},
 		},
 		{
+			name: "every instance without an address named",
+			instances: []awsfake.Instance{
+				{ID: "i-0a", PrivateIP: "10.0.0.5", Tags: map[string]string{"Name": "one", "app": "blog"}},
+				{ID: "i-0b", PrivateIP: "10.0.0.6", Tags: map[string]string{"Name": "two", "app": "blog"}},
+			},
+			query:    inventory.EC2Query{Tags: []string{"app=blog"}},
+			wantText: []string{"2 errors", "one (i-0a)", "two (i-0b)"},
+		},
+		{
 			name:     "malformed tag",
 			query:    inventory.EC2Query{Tags: []string{"Name"}},
 			wantText: []string{`"Name"`, "Key=Value"},

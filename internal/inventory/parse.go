@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/berth-sh/berth/dns"
 )
 
 // ParseHost parses a --host value, [user@]addr[:port], where addr is a host
@@ -68,7 +70,7 @@ func splitHostPort(s string) (string, int, error) {
 		if ok && port == "" {
 			return "", 0, errors.New("empty port")
 		}
-		if err := validHostname(host); err != nil {
+		if err := dns.CheckHostname(host); err != nil {
 			return "", 0, err
 		}
 	}
@@ -94,31 +96,6 @@ func validUser(u string) error {
 	for _, r := range u {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
 			return fmt.Errorf("user %q has the character %q", u, r)
-		}
-	}
-	return nil
-}
-
-// validHostname accepts IPv4 addresses and DNS names (letters, digits,
-// hyphens and underscores in dot-separated labels).
-func validHostname(h string) error {
-	if h == "" {
-		return errors.New("empty address")
-	}
-	if len(h) > 253 {
-		return errors.New("address longer than 253 characters")
-	}
-	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
-		if label == "" || len(label) > 63 {
-			return fmt.Errorf("address %q has an empty or over-long label", h)
-		}
-		if label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("address %q has a label starting or ending with -", h)
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-				return fmt.Errorf("address %q has the character %q", h, r)
-			}
 		}
 	}
 	return nil

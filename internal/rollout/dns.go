@@ -1,0 +1,65 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"github.com/berth-sh/berth/dns"
+	"github.com/berth-sh/berth/internal/ui"
+)
+
+// UpdateDNS points d.Name at the addresses of the serving hosts, or with
+// dryRun only reports the change it would make. No serving host: the record
+// is left alone (pointing a name at nothing helps nobody), with a warning.
+func UpdateDNS(ctx context.Context, d DNS, hosts []HostResult, dryRun bool, rep ui.Reporter) (*dns.Change, error) {
+	rep = reporter(rep)
+	ips, err := servingAddrs(hosts)
+	if err != nil {
+		return nil, err
+	}
+	if len(ips) == 0 {
+		rep.Report(ui.Event{Kind: ui.KindWarn, Message: fmt.Sprintf("dns %s: no healthy host, record left alone", d.Name)})
+		return nil, nil
+	}
+	change, err := d.Provider.Plan(ctx, d.Name, ips, d.TTL)
+	if err != nil {
+		return nil, fmt.Errorf("plan dns %s: %w", d.Name, err)
+	}
+	if dryRun || change.Needed {
+		rep.Report(ui.Event{Kind: ui.KindPlan, Message: change.String(), Data: map[string]any{"dns": d.Name, "ips": ips, "changed": change.Needed}})
+	}
+	if dryRun || !change.Needed {
+		return change, nil
+	}
+	rep.Report(ui.Event{Kind: ui.KindProgress, Message: fmt.Sprintf("dns %s: updating, then waiting for INSYNC", d.Name)})
+	if err := d.Provider.Apply(ctx, change); err != nil {
+		return change, fmt.Errorf("update dns %s: %w", d.Name, err)
+	}
+	rep.Report(ui.Event{Kind: ui.KindProgress, Message: fmt.Sprintf("dns %s: now %v", d.Name, ips)})
+	return change, nil
+}
+
+// servingAddrs is the address berth reached each serving host at, once each,
+// in host order. Only IP addresses can go into an A record: a host reached
+// by name through a jump host (which resolved it) has none to publish.
+func servingAddrs(hosts []HostResult) ([]string, error) {
+	seen := map[string]bool{}
+	var ips []string
+	for _, h := range hosts {
+		if !h.Serving {
+			continue
+		}
+		if h.Addr == "" {
+			return nil, fmt.Errorf("dns: %s has no address to publish", h.Name)
+		}
+		if _, err := netip.ParseAddr(h.Addr); err != nil {
+			return nil, fmt.Errorf("dns: %s was reached as %q through a jump host, not at an IP address to publish; give its HostName as an IP", h.Name, h.Addr)
+		}
+		if !seen[h.Addr] {
+			seen[h.Addr] = true
+			ips = append(ips, h.Addr)
+		}
+	}
+	return ips, nil
+}

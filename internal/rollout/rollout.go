@@ -1,0 +1,192 @@
+// Package rollout is one run across hosts: the waves (through fleet), each
+// host's deploy or plan (through deploy), which hosts serve the stack at the
+// end, and the DNS record that lists exactly those. It takes resolved options
+// and knows nothing of flags or output formats.
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/berth-sh/berth/dns"
+	"github.com/berth-sh/berth/internal/deploy"
+	"github.com/berth-sh/berth/internal/fleet"
+	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/ui"
+	"github.com/berth-sh/berth/playbooks"
+	"github.com/berth-sh/berth/remote"
+)
+
+// Host is one target with the playbook loaded for it (its own variables).
+type Host struct {
+	Target   inventory.Target
+	Playbook *playbooks.Playbook
+}
+
+// Connector opens the one connection a run uses for a target.
+type Connector func(ctx context.Context, t inventory.Target) (remote.Conn, error)
+
+// DNS is the record a run maintains: Name's A record through Provider.
+type DNS struct {
+	Name     string
+	TTL      int
+	Provider dns.Provider
+}
+
+// Options is one resolved run. Deploy.DryRun makes it a plan: nothing is
+// changed on the hosts or in DNS.
+type Options struct {
+	Hosts    []Host
+	Connect  Connector
+	Deploy   deploy.Options
+	Fleet    fleet.Options
+	DNS      *DNS // nil: no DNS step
+	Reporter ui.Reporter
+}
+
+// HostResult is what the run did to and learnt about one host.
+type HostResult struct {
+	Name     string // the target as people read it (inventory.Target.String)
+	ConnName string // the connection's name for it (remote.Conn.Host), as per-host lines use
+	Target   inventory.Target
+	Deploy   *deploy.Result // nil when no deploy ran (skipped, not reached, observe only)
+	State    *deploy.State  // set by Observe
+	Err      error
+	Skipped  bool // never deployed: the rollout stopped first
+	Duration time.Duration
+	Stats    remote.Stats // what the host cost, over every round trip of the run
+	Addr     string       // the address berth reached the host at; "" when it did not
+	Serving  bool         // serving the stack healthy at the end (for a plan: would be)
+}
+
+// Result is a run's outcome.
+type Result struct {
+	Hosts []HostResult
+	// HostsErr aggregates the failed hosts (nil when none failed).
+	HostsErr error
+	// DNS is the record change (applied, or planned with DryRun); nil when
+	// there is no DNS step or no host serves.
+	DNS    *dns.Change
+	DNSErr error
+}
+
+// DNSChanged reports whether the record needed a change.
+func (r *Result) DNSChanged() bool { return r.DNS != nil && r.DNS.Needed }
+
+// Run deploys (or plans) every host in waves, then points DNS at every host
+// that serves: those that converged, and those the run did not touch (skipped
+// by a stopped rollout, or locked by another run) that a read-only observe
+// finds running and healthy. A failed host, or one observed down, is left out.
+func Run(ctx context.Context, o Options) *Result {
+	rep := reporter(o.Reporter)
+	results, hostsErr := fleet.Run(ctx, o.Hosts, hostName, o.Fleet, func(ctx context.Context, h Host) (HostResult, error) {
+		var hr HostResult
+		conn, err := o.Connect(ctx, h.Target)
+		if err != nil {
+			return hr, err
+		}
+		defer conn.Close()
+		hr.ConnName, hr.Addr = conn.Host(), addrOf(conn)
+		hr.Deploy, err = deploy.Deploy(ctx, conn, h.Playbook, o.Deploy)
+		hr.Serving = err == nil
+		var held *deploy.LockHeldError
+		if errors.As(err, &held) && o.DNS != nil && !o.Deploy.DryRun {
+			// Another run has the host: it may well be serving the last good
+			// version, which DNS must not drop. One more round trip says.
+			hr.Serving = observeServing(ctx, conn, h.Playbook, o.Deploy, rep)
+		}
+		hr.Stats = statsOf(conn)
+		return hr, err
+	})
+	r := &Result{HostsErr: hostsErr, Hosts: collect(o.Hosts, results)}
+	if o.DNS == nil {
+		return r
+	}
+	if err := ctx.Err(); err != nil {
+		r.DNSErr = fmt.Errorf("update dns %s: not done: %w", o.DNS.Name, err)
+		return r
+	}
+	observeSkipped(ctx, o, r.Hosts)
+	r.DNS, r.DNSErr = UpdateDNS(ctx, *o.DNS, r.Hosts, o.Deploy.DryRun, rep)
+	return r
+}
+
+// observeSkipped looks at each host a stopped rollout never reached, one
+// round trip each, to learn whether it still serves.
+func observeSkipped(ctx context.Context, o Options, hosts []HostResult) {
+	var idx []int
+	for i, h := range hosts {
+		if h.Skipped {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	rep := reporter(o.Reporter)
+	fopts := fleet.Options{Parallel: o.Fleet.Parallel, MaxFailures: len(idx)}
+	// Failures here are not the run's: the host was never deployed, and one
+	// that cannot be observed simply does not go into the record.
+	_, _ = fleet.Run(ctx, idx, func(i int) string { return hosts[i].Name }, fopts, func(ctx context.Context, i int) (struct{}, error) {
+		h := &hosts[i]
+		conn, err := o.Connect(ctx, h.Target)
+		if err != nil {
+			rep.Report(ui.Event{Kind: ui.KindWarn, Host: h.Name, Message: "not deployed and not reachable, left out of DNS: " + err.Error()})
+			return struct{}{}, err
+		}
+		defer conn.Close()
+		h.ConnName, h.Addr = conn.Host(), addrOf(conn)
+		h.Serving = observeServing(ctx, conn, o.Hosts[i].Playbook, o.Deploy, rep)
+		h.Stats = h.Stats.Add(statsOf(conn))
+		return struct{}{}, nil
+	})
+}
+
+// observeServing is one read-only observe: does the host serve the stack?
+func observeServing(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts deploy.Options, rep ui.Reporter) bool {
+	st, err := deploy.Status(ctx, conn, pb, opts)
+	if err != nil {
+		rep.Report(ui.Event{Kind: ui.KindWarn, Host: conn.Host(), Message: "could not observe, left out of DNS: " + err.Error()})
+		return false
+	}
+	return st.Serving(pb, opts)
+}
+
+// collect merges what fleet knows of each host into its result.
+func collect(hosts []Host, results []fleet.Result[HostResult]) []HostResult {
+	out := make([]HostResult, len(results))
+	for i, fr := range results {
+		hr := fr.Value
+		hr.Name, hr.Target = fr.Host, hosts[i].Target
+		hr.Err, hr.Skipped, hr.Duration = fr.Err, fr.Skipped, fr.Duration
+		out[i] = hr
+	}
+	return out
+}
+
+func hostName(h Host) string { return h.Target.String() }
+
+// addrOf is the address a connection reached; "" for one without an
+// address (this machine).
+func addrOf(conn remote.Conn) string {
+	if a, ok := conn.(remote.Addresser); ok {
+		return a.Addr()
+	}
+	return ""
+}
+
+func statsOf(conn remote.Conn) remote.Stats {
+	if c, ok := conn.(remote.Counter); ok {
+		return c.Stats()
+	}
+	return remote.Stats{}
+}
+
+func reporter(r ui.Reporter) ui.Reporter {
+	if r != nil {
+		return r
+	}
+	return ui.Discard{}
+}
