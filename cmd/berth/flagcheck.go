@@ -22,6 +22,7 @@ var flagRules = map[string]func(c *cli.Context, name string) error{
 	"lock-stale":      durationAtLeast(time.Nanosecond),
 	"dns-timeout":     durationAtLeast(time.Nanosecond),
 	"dns-poll":        durationAtLeast(time.Nanosecond),
+	"aws-timeout":     durationAtLeast(time.Nanosecond),
 }
 
 // flagsCheckedElsewhere are numeric flags whose bounds their command checks

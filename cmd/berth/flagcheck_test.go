@@ -33,6 +33,7 @@ func TestNumericFlagsRefuseNonsense(t *testing.T) {
 		{[]string{"run", "--connect-timeout", "-5s", "--", "true"}, "--connect-timeout -5s"},
 		{[]string{"dns", "--dns-timeout", "0s"}, "--dns-timeout 0s"},
 		{[]string{"deploy", "--dns-poll", "-1s"}, "--dns-poll -1s"},
+		{[]string{"hosts", "--aws-timeout", "0s"}, "--aws-timeout 0s"},
 		{[]string{"status", "--port", "0"}, "--port 0: want a port from 1 to 65535"},
 		{[]string{"status", "--port", "-22"}, "--port -22"},
 		{[]string{"unlock", "--port", "65536"}, "--port 65536"},
