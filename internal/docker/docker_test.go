@@ -236,7 +236,8 @@ func TestParseObservedErrors(t *testing.T) {
 		{"### error\ndocker-not-found\n", ErrDockerNotFound, "install"},
 		{"### error\ndocker-permission\npermission denied\n", ErrDockerPermission, "docker group"},
 		{"### error\ndocker-unavailable\nCannot connect to the Docker daemon\n", ErrDockerUnavailable, "Cannot connect"},
-		{"### containers\n[{]\n", nil, "parse containers section"},
+		{"### containers\n[{]\n", nil, "parse containers section at byte 3: invalid character"},
+		{"### containers\n[]\n### volumes\n[{\"Name\": 7}]\n", nil, "parse volumes section at byte 11: json: cannot unmarshal number"},
 		{"bash: sh: not found\n", nil, "no containers section"},
 	}
 	for _, tt := range tests {
