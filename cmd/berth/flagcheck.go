@@ -28,7 +28,8 @@ var flagRules = map[string]func(c *cli.Context, name string) error{
 // flagsCheckedElsewhere are numeric flags whose bounds their command checks
 // with a rule of its own.
 var flagsCheckedElsewhere = map[string]string{
-	"every": "schedule requires at least 1m",
+	"every":       "schedule requires at least 1m",
+	"run-timeout": "schedule requires more than 0",
 }
 
 // withFlagChecks makes every command, after its own Before (which applies
