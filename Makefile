@@ -23,8 +23,16 @@ lint:
 bench: build
 	bench/run
 
+# Every fuzz target for FUZZTIME each, one worker (the seeds and the committed
+# corpus in each package's testdata/fuzz also run in `make test`). A failing
+# input is written to testdata/fuzz: commit it with the fix.
+FUZZTIME ?= 15s
+FUZZ = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel 1
 fuzz:
-	$(GO) test ./remote -run '^$$' -fuzz FuzzQuote -fuzztime 30s -fuzzminimizetime 2s
+	$(FUZZ) -fuzz '^FuzzQuote$$' ./remote
+	$(FUZZ) -fuzz '^FuzzParse$$' ./playbooks
+	$(FUZZ) -fuzz '^FuzzParseObserved$$' ./internal/docker
+	$(FUZZ) -fuzz '^FuzzParseHost$$' ./internal/inventory
 
 clean:
 	rm -rf bin

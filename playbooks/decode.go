@@ -26,10 +26,12 @@ type decoder struct {
 	// pos maps a field path such as containers[1].ports[0] to its value node;
 	// a map key's own node is stored under path + "#".
 	pos map[string]position
+	// templateBudget is how many bytes templates may still produce.
+	templateBudget int
 }
 
 func newDecoder(file string, vars map[string]string) *decoder {
-	return &decoder{file: file, vars: vars, pos: map[string]position{}}
+	return &decoder{file: file, vars: vars, pos: map[string]position{}, templateBudget: MaxTemplateOutput}
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {

@@ -34,12 +34,16 @@ type validator struct {
 	errs Errors
 }
 
-// errf reports at path, or at its nearest parent that has a position.
+// errf reports at path, or at its nearest parent that has a position; a
+// missing top-level key is reported at the document.
 func (v *validator) errf(path, format string, args ...any) {
 	e := &Error{File: v.file, Msg: fmt.Sprintf(format, args...)}
-	for p := path; p != ""; p = parent(p) {
+	for p := path; ; p = parent(p) {
 		if at, ok := v.pos[p]; ok {
 			e.Line, e.Col = at.line, at.col
+			break
+		}
+		if p == "" {
 			break
 		}
 	}

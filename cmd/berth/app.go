@@ -77,6 +77,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 			cmd.Before = a.applyConfig
 		}
 	}
+	withFlagChecks(app.Commands)
 	err := app.RunContext(ctx, args)
 	code := exitCode(ctx, err)
 	if err != nil && err.Error() != "" {

@@ -1,41 +1,59 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 )
 
-// built is berth compiled once per test process, for the tests that must run
-// it as its own process; TestMain removes it.
-var built struct {
-	once sync.Once
-	dir  string
-	err  error
-	out  []byte
+// berthPath is a link named berth to this test binary, made by TestMain.
+var berthPath string
+
+// TestMain lets the test binary be berth: started through berthBinary's link
+// it runs main instead of the tests. Tests that need a real berth process
+// (signals, a second process holding a lock) get one without a go build.
+func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == "berth" {
+		main()
+	}
+	os.Exit(runTests(m))
 }
 
-// berthBinary returns the path of a berth built from this package.
+func runTests(m *testing.M) int {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "find the test binary:", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "berth-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	berthPath = filepath.Join(dir, "berth")
+	if err := os.Symlink(self, berthPath); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// berthBinary returns the path of an executable that is berth, built from
+// this package's code (it is the test binary itself).
 func berthBinary(t testing.TB) string {
 	t.Helper()
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "berth-test-bin-"); built.err != nil {
-			return
-		}
-		built.out, built.err = exec.Command("go", "build", "-o", filepath.Join(built.dir, "berth"), ".").CombinedOutput()
-	})
-	if built.err != nil {
-		t.Fatalf("build berth: %v\n%s", built.err, built.out)
+	if berthPath == "" {
+		t.Fatal("berthBinary needs TestMain")
 	}
-	return filepath.Join(built.dir, "berth")
+	return berthPath
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
+func TestBerthBinaryIsBerth(t *testing.T) {
+	out, err := exec.Command(berthBinary(t), "version").CombinedOutput()
+	if err != nil || string(out) != "berth "+version+"\n" {
+		t.Fatalf("berth version: %q, %v", out, err)
 	}
-	os.Exit(code)
 }

@@ -96,7 +96,7 @@ func (a *App) dnsRecord(c *cli.Context, r *run) (*rollout.DNS, error) {
 }
 
 func (a *App) route53(c *cli.Context) (dns.Provider, error) {
-	cfg, err := awscfg.Load(c.Context, awscfg.Options{Region: c.String("region"), Profile: c.String("profile")})
+	cfg, err := awscfg.Load(c.Context, awsOptions(c))
 	if err != nil {
 		return nil, err
 	}

@@ -13,18 +13,27 @@ import (
 	"github.com/berth-sh/berth/internal/testimage"
 )
 
-// waitForLock blocks until a deploy holds the stack's lock on the host.
-func (e *stackEnv) waitForLock(t *testing.T) {
+// waitFor polls until cond observes the state named by what, or fails the
+// test after a minute: synchronisation on what the host shows, not on time.
+func (e *stackEnv) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	lock := filepath.Join(e.stateDir, e.prefix+"stack", "lock")
 	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := os.Stat(lock); err == nil {
-			return
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal("no deploy took the lock")
+}
+
+// waitForLock blocks until a deploy holds the stack's lock on the host.
+func (e *stackEnv) waitForLock(t *testing.T) {
+	t.Helper()
+	e.waitFor(t, "a deploy to take the lock", e.lockExists)
+}
+
+func containerExists(name string) bool {
+	return exec.Command("docker", "container", "inspect", name).Run() == nil
 }
 
 func (e *stackEnv) lockExists() bool {
@@ -81,8 +90,8 @@ func TestSIGINTReleasesLockAndRerunConverges(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	e.waitForLock(t)
-	time.Sleep(500 * time.Millisecond) // into the apply
+	// Into the apply: db exists, and its health wait (1s interval) has begun.
+	e.waitFor(t, "the apply to create db", func() bool { return containerExists(e.prefix + "db") })
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

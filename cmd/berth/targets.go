@@ -53,7 +53,7 @@ func (a *App) targets(c *cli.Context) ([]inventory.Target, error) {
 }
 
 func (a *App) discoverEC2(c *cli.Context) ([]inventory.Target, error) {
-	cfg, err := awscfg.Load(c.Context, awscfg.Options{Region: c.String("region"), Profile: c.String("profile")})
+	cfg, err := awscfg.Load(c.Context, awsOptions(c))
 	if err != nil {
 		return nil, err
 	}

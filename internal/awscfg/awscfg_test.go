@@ -3,8 +3,12 @@ package awscfg_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,13 +31,15 @@ func TestLoadRegion(t *testing.T) {
 		{name: "flag", opts: awscfg.Options{Region: "ap-south-1"}, want: "ap-south-1"},
 		{name: "env", env: map[string]string{"AWS_REGION": "us-west-2"}, want: "us-west-2"},
 		{name: "flag wins over env", env: map[string]string{"AWS_REGION": "us-west-2"}, opts: awscfg.Options{Region: "eu-north-1"}, want: "eu-north-1"},
-		{name: "profile config", config: "[profile blog]\nregion = ca-central-1\n", opts: awscfg.Options{Profile: "blog"}, want: "ca-central-1"},
+		{name: "profile config", config: "[profile blog]\nregion = ca-central-1\naws_access_key_id = AKID\naws_secret_access_key = s\n", opts: awscfg.Options{Profile: "blog"}, want: "ca-central-1"},
 		{name: "none", wantErr: true},
 		{name: "profile without region", config: "[profile blog]\noutput = json\n", opts: awscfg.Options{Profile: "blog"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			awsfake.Isolate(t)
+			t.Setenv("AWS_ACCESS_KEY_ID", awsfake.AccessKeyID)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", awsfake.SecretAccessKey)
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
@@ -135,26 +141,121 @@ func TestThrottlingRetried(t *testing.T) {
 	t.Logf("one throttled retry took %v", time.Since(start))
 }
 
-func TestExplainCredentials(t *testing.T) {
+// hangingServer accepts requests and never answers them, like an endpoint
+// behind a broken proxy; it counts what it was sent.
+func hangingServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var n atomic.Int32
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		<-stop
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(stop) }) // runs first: Close waits for handlers
+	return srv, &n
+}
+
+func TestEveryCallHasADeadline(t *testing.T) {
+	srv, _ := hangingServer(t)
+	awsfake.Env(t, srv.URL)
+	cfg, err := awscfg.Load(context.Background(), awscfg.Options{Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The outer deadline only keeps a broken test from hanging; the call must end by its own.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	calls := map[string]func() error{
+		"ec2": func() error {
+			_, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			return err
+		},
+		"route 53": func() error {
+			_, err := route53.NewFromConfig(cfg).ListHostedZonesByName(ctx, &route53.ListHostedZonesByNameInput{})
+			return err
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			err := call()
+			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no answer from AWS within 300ms (the limit is --aws-timeout)") {
+				t.Fatalf("err = %v, want the --aws-timeout deadline", err)
+			}
+		})
+	}
+}
+
+// fakeIMDS answers like the metadata service of an instance without a role.
+func fakeIMDS(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		if r.Method == http.MethodPut && r.URL.Path == "/latest/api/token" {
+			w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "21600")
+			fmt.Fprint(w, "token")
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func TestCredentialsError(t *testing.T) {
 	tests := []struct {
-		name        string
-		setup       func(t *testing.T, srv *awsfake.Server)
-		wantProblem awscfg.Problem
-		wantText    []string
+		name         string
+		setup        func(t *testing.T, srv *awsfake.Server) *atomic.Int32 // returns the IMDS request count, if any
+		wantProblem  awscfg.Problem
+		wantText     []string
+		maxIMDSCalls int32
 	}{
 		{
 			name: "nothing configured",
-			setup: func(t *testing.T, srv *awsfake.Server) {
+			setup: func(t *testing.T, srv *awsfake.Server) *atomic.Int32 {
 				awsfake.Isolate(t)
 				t.Setenv("AWS_ENDPOINT_URL", srv.URL)
 				t.Setenv("AWS_REGION", "eu-west-1")
+				return nil
 			},
 			wantProblem: awscfg.Missing,
-			wantText:    []string{"environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set", "no [default] section", "SSO: not configured", "IMDS): disabled"},
+			wantText: []string{`no AWS credentials found for profile "default"`, "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set",
+				`no profile "default"`, "EC2 instance metadata: disabled by AWS_EC2_METADATA_DISABLED", "aws configure", "--profile"},
+		},
+		{
+			// Off EC2: the metadata address takes connections and never answers.
+			// One token request and one IMDSv1 request, not three of each.
+			name: "metadata service that never answers",
+			setup: func(t *testing.T, srv *awsfake.Server) *atomic.Int32 {
+				awsfake.Isolate(t)
+				t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+				t.Setenv("AWS_REGION", "eu-west-1")
+				imds, n := hangingServer(t)
+				os.Unsetenv("AWS_EC2_METADATA_DISABLED")
+				t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+				return n
+			},
+			wantProblem:  awscfg.Missing,
+			wantText:     []string{"EC2 instance metadata: no answer (works only on an EC2 instance with an instance profile)"},
+			maxIMDSCalls: 2,
+		},
+		{
+			name: "instance without a role",
+			setup: func(t *testing.T, srv *awsfake.Server) *atomic.Int32 {
+				awsfake.Isolate(t)
+				t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+				t.Setenv("AWS_REGION", "eu-west-1")
+				imds, n := fakeIMDS(t)
+				os.Unsetenv("AWS_EC2_METADATA_DISABLED")
+				t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+				return n
+			},
+			wantProblem:  awscfg.Missing,
+			wantText:     []string{"EC2 instance metadata: answered, but this instance has no instance profile"},
+			maxIMDSCalls: 2,
 		},
 		{
 			name: "sso profile without a cached token",
-			setup: func(t *testing.T, srv *awsfake.Server) {
+			setup: func(t *testing.T, srv *awsfake.Server) *atomic.Int32 {
 				awsfake.Isolate(t)
 				t.Setenv("AWS_ENDPOINT_URL", srv.URL)
 				t.Setenv("AWS_PROFILE", "work")
@@ -163,13 +264,14 @@ func TestExplainCredentials(t *testing.T) {
 				if err := os.WriteFile(os.Getenv("AWS_CONFIG_FILE"), []byte(cfg), 0o600); err != nil {
 					t.Fatal(err)
 				}
+				return nil
 			},
 			wantProblem: awscfg.Expired,
-			wantText:    []string{`profile "work"`, "SSO: configured", "aws sso login --profile work"},
+			wantText:    []string{`profile "work" uses SSO`, "aws sso login --profile work"},
 		},
 		{
 			name: "rejected keys from the credentials file",
-			setup: func(t *testing.T, srv *awsfake.Server) {
+			setup: func(t *testing.T, srv *awsfake.Server) *atomic.Int32 {
 				awsfake.Isolate(t)
 				t.Setenv("AWS_ENDPOINT_URL", srv.URL)
 				t.Setenv("AWS_REGION", "eu-west-1")
@@ -177,6 +279,7 @@ func TestExplainCredentials(t *testing.T) {
 				if err := os.WriteFile(os.Getenv("AWS_SHARED_CREDENTIALS_FILE"), []byte("[default]\naws_access_key_id = AKIDOLD\naws_secret_access_key = s\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
+				return nil
 			},
 			wantProblem: awscfg.Rejected,
 			wantText:    []string{"AuthFailure", `profile "default" has keys`},
@@ -185,18 +288,10 @@ func TestExplainCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := awsfake.New(t)
-			tt.setup(t, srv)
+			imdsCalls := tt.setup(t, srv)
 			cfg, err := awscfg.Load(context.Background(), awscfg.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = ec2.NewFromConfig(cfg).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
-			err = awscfg.ExplainCredentials(err, awscfg.Options{})
-			if tt.wantProblem == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
+			if err == nil {
+				_, err = ec2.NewFromConfig(cfg).DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
 			}
 			var ce *awscfg.CredentialsError
 			if !errors.As(err, &ce) {
@@ -210,20 +305,19 @@ func TestExplainCredentials(t *testing.T) {
 					t.Errorf("message lacks %q:\n%v", s, err)
 				}
 			}
-			if tt.wantProblem == awscfg.Missing && srv.Count("DescribeInstances") != 0 {
-				t.Errorf("a request without credentials reached the server")
+			if tt.wantProblem == awscfg.Missing {
+				if srv.Count("DescribeInstances") != 0 {
+					t.Errorf("a request without credentials reached the server")
+				}
+				// Short enough to read: the SDK's chain of IMDS errors stays out.
+				if msg := err.Error(); strings.Count(msg, "\n") > 5 || strings.Contains(msg, "operation error") || strings.Contains(msg, "ec2imds") {
+					t.Errorf("message carries the SDK's error chain:\n%v", err)
+				}
+			}
+			if imdsCalls != nil && imdsCalls.Load() > tt.maxIMDSCalls {
+				t.Errorf("instance metadata asked %d times, want at most %d (no retries)", imdsCalls.Load(), tt.maxIMDSCalls)
 			}
 			t.Log(err)
 		})
-	}
-}
-
-func TestExplainCredentialsPassesOtherErrors(t *testing.T) {
-	other := errors.New("boom")
-	if got := awscfg.ExplainCredentials(other, awscfg.Options{}); got != other {
-		t.Errorf("got %v, want the error unchanged", got)
-	}
-	if awscfg.ExplainCredentials(nil, awscfg.Options{}) != nil {
-		t.Error("nil error became non-nil")
 	}
 }

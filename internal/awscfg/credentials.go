@@ -1,7 +1,7 @@
 package awscfg
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -15,7 +15,7 @@ import (
 // Problem says what is wrong with the credentials.
 type Problem string
 
-// The problems ExplainCredentials tells apart.
+// The problems a CredentialsError tells apart.
 const (
 	Missing  Problem = "missing"  // no source produced credentials
 	Expired  Problem = "expired"  // a source produced credentials or a token that expired
@@ -30,7 +30,8 @@ type Source struct {
 }
 
 // CredentialsError explains a failure to authenticate: which sources the SDK
-// tried, in order, and whether the credentials look missing or expired.
+// tried, in order, and what to do. The SDK's own error, which for missing
+// credentials is a long chain about instance metadata, stays in Err.
 type CredentialsError struct {
 	Profile string
 	Problem Problem
@@ -40,7 +41,13 @@ type CredentialsError struct {
 
 func (e *CredentialsError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "AWS credentials %s (profile %q): %v\nsources tried:", e.Problem, e.Profile, e.Err)
+	switch e.Problem {
+	case Missing:
+		fmt.Fprintf(&b, "no AWS credentials found for profile %q", e.Profile)
+	default:
+		fmt.Fprintf(&b, "AWS credentials %s (profile %q): %v", e.Problem, e.Profile, e.Err)
+	}
+	b.WriteString("\nsources tried, in order:")
 	for _, s := range e.Sources {
 		fmt.Fprintf(&b, "\n  - %s: %s", s.Name, s.Status)
 	}
@@ -50,26 +57,33 @@ func (e *CredentialsError) Error() string {
 	case Rejected:
 		b.WriteString("\ncheck that the access key is current (not deactivated or rotated) and belongs to this account")
 	case Missing:
-		b.WriteString("\nset AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile with a configured profile")
+		b.WriteString("\nset AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run aws configure, or pass --profile with a configured profile")
 	}
 	return b.String()
 }
 
 func (e *CredentialsError) Unwrap() error { return e.Err }
 
-// ExplainCredentials returns err unchanged unless it is a credentials failure,
-// in which case it returns a *CredentialsError that says which sources were
-// tried. opts are the options Load was called with.
-func ExplainCredentials(err error, opts Options) error {
+// credentialsError explains err, a failure of the credential chain itself.
+func credentialsError(ctx context.Context, err error, opts Options) error {
+	problem, ok := classify(err)
+	if !ok {
+		problem = Missing
+	}
+	profile := profileName(opts)
+	return &CredentialsError{Profile: profile, Problem: problem, Sources: inspectSources(ctx, profile, opts.Profile != "", err), Err: err}
+}
+
+// explainCredentials returns err unchanged unless AWS rejected the
+// credentials or they expired, which it explains.
+func explainCredentials(ctx context.Context, err error, opts Options) error {
 	if err == nil {
 		return nil
 	}
-	problem, ok := classify(err)
-	if !ok {
+	if _, ok := classify(err); !ok {
 		return err
 	}
-	profile := profileName(opts)
-	return &CredentialsError{Profile: profile, Problem: problem, Sources: inspectSources(profile), Err: err}
+	return credentialsError(ctx, err, opts)
 }
 
 func classify(err error) (Problem, bool) {
@@ -125,7 +139,9 @@ func credentialsFile() string {
 }
 
 // inspectSources mirrors the order of the SDK's default credential chain.
-func inspectSources(profile string) []Source {
+// chainErr is the chain's own failure, which says how instance metadata
+// answered. A profile given in Options makes the SDK skip the environment.
+func inspectSources(ctx context.Context, profile string, named bool, chainErr error) []Source {
 	var out []Source
 
 	id, secret := os.Getenv("AWS_ACCESS_KEY_ID") != "", os.Getenv("AWS_SECRET_ACCESS_KEY") != ""
@@ -140,86 +156,49 @@ func inspectSources(profile string) []Source {
 	case secret:
 		env = "AWS_SECRET_ACCESS_KEY set but AWS_ACCESS_KEY_ID missing"
 	}
+	if named && id {
+		env = "not used, as a profile was named (--profile or AWS_PROFILE)"
+	}
 	out = append(out, Source{Name: "environment", Status: env})
 
-	credPath := credentialsFile()
-	creds, err := readINI(credPath)
-	out = append(out, Source{Name: "shared credentials file " + credPath, Status: sectionStatus(creds, err, profile, "["+profile+"]")})
-
-	cfgPath := configFile()
-	cfg, err := readINI(cfgPath)
-	section := "[profile " + profile + "]"
-	if profile == "default" {
-		section = "[default]"
-	}
-	out = append(out, Source{Name: "shared config file " + cfgPath, Status: sectionStatus(cfg, err, profile, section)})
-
-	sso := "not configured for this profile"
-	if keys := cfg[profileSection(profile)]; keys["sso_start_url"] != "" || keys["sso_session"] != "" {
-		sso = "configured; the cached token may be missing or expired"
-	}
-	out = append(out, Source{Name: "SSO", Status: sso})
+	out = append(out, Source{Name: "shared files " + credentialsFile() + ", " + configFile(), Status: profileStatus(ctx, profile)})
 
 	if f := os.Getenv("AWS_WEB_IDENTITY_TOKEN_FILE"); f != "" {
 		out = append(out, Source{Name: "web identity token", Status: "AWS_WEB_IDENTITY_TOKEN_FILE=" + f})
 	}
 
-	imds := "tried (works only on an EC2 instance with an instance profile)"
-	if strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "true") {
-		imds = "disabled by AWS_EC2_METADATA_DISABLED"
+	imdsStatus := "no answer (works only on an EC2 instance with an instance profile)"
+	switch {
+	case strings.EqualFold(os.Getenv("AWS_EC2_METADATA_DISABLED"), "true"):
+		imdsStatus = "disabled by AWS_EC2_METADATA_DISABLED"
+	case chainErr != nil && strings.Contains(chainErr.Error(), "no EC2 IMDS role found") && strings.Contains(chainErr.Error(), "StatusCode: 404"):
+		imdsStatus = "answered, but this instance has no instance profile (IAM role)"
 	}
-	out = append(out, Source{Name: "EC2 instance metadata (IMDS)", Status: imds})
+	out = append(out, Source{Name: "EC2 instance metadata", Status: imdsStatus})
 	return out
 }
 
-func profileSection(profile string) string {
-	if profile == "default" {
-		return "default"
-	}
-	return "profile " + profile
-}
-
-func sectionStatus(ini map[string]map[string]string, err error, profile, header string) string {
+// profileStatus reads the profile the way the SDK does and says what kind of
+// credentials it holds.
+func profileStatus(ctx context.Context, profile string) string {
+	sc, err := config.LoadSharedConfigProfile(ctx, profile, func(o *config.LoadSharedConfigOptions) {
+		o.ConfigFiles = []string{configFile()}
+		o.CredentialsFiles = []string{credentialsFile()}
+	})
+	var notExist config.SharedConfigProfileNotExistError
 	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return "not found"
+	case errors.As(err, &notExist):
+		return fmt.Sprintf("no profile %q", profile)
 	case err != nil:
 		return "unreadable: " + err.Error()
-	}
-	name := strings.TrimSuffix(strings.TrimPrefix(header, "["), "]")
-	keys, ok := ini[name]
-	if !ok {
-		return "no " + header + " section"
-	}
-	if keys["aws_access_key_id"] != "" {
+	case sc.Credentials.HasKeys():
 		return fmt.Sprintf("profile %q has keys", profile)
+	case sc.SSOSessionName != "" || sc.SSOStartURL != "":
+		return fmt.Sprintf("profile %q uses SSO; the cached token may be missing or expired", profile)
+	case sc.RoleARN != "":
+		return fmt.Sprintf("profile %q assumes role %s", profile, sc.RoleARN)
+	case sc.CredentialProcess != "":
+		return fmt.Sprintf("profile %q runs credential_process", profile)
 	}
-	return fmt.Sprintf("profile %q present, no static keys", profile)
-}
-
-// readINI reads just enough of an AWS ini file to see sections and keys.
-func readINI(path string) (map[string]map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[string]map[string]string{}
-	var cur map[string]string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";"):
-		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
-			name := strings.Join(strings.Fields(line[1:len(line)-1]), " ")
-			cur = map[string]string{}
-			out[name] = cur
-		case cur != nil:
-			if k, v, ok := strings.Cut(line, "="); ok {
-				cur[strings.TrimSpace(k)] = strings.TrimSpace(v)
-			}
-		}
-	}
-	return out, sc.Err()
+	return fmt.Sprintf("profile %q present, no credentials in it", profile)
 }

@@ -5,8 +5,14 @@ import "testing"
 func BenchmarkSpecHash(b *testing.B) {
 	c := wordpress(b).Containers[1]
 	for b.Loop() {
-		if _, err := SpecHash(c); err != nil {
+		s, err := NewSpec(c)
+		if err != nil {
 			b.Fatal(err)
 		}
+		enc, err := s.Encode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		HashBytes(enc)
 	}
 }

@@ -29,10 +29,9 @@ func TestRunArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, _ := CanonicalSpec(db)
-	hash, _ := SpecHash(db)
+	spec, _ := canonical(db)
 	want := []string{"docker", "run", "-d", "--name", "mysql-server",
-		"--label", "berth.stack=wordpress", "--label", "berth.hash=" + hash, "--label", "berth.spec=" + string(spec),
+		"--label", "berth.stack=wordpress", "--label", "berth.hash=" + hash(db), "--label", "berth.spec=" + string(spec),
 		"--network", "wp-net", "--restart", "unless-stopped", "-v", "mysql-volume:/var/lib/mysql",
 		"-e", "MYSQL_DATABASE=wordpress", "-e", "MYSQL_USER=wordpress",
 		"--env-file", "/tmp/berth/mysql-server.env",
@@ -85,6 +84,20 @@ func TestSimpleArgs(t *testing.T) {
 	}
 }
 
+// canonical is the encoded spec of c, what the berth.spec label holds.
+func canonical(c playbooks.Container) ([]byte, error) {
+	s, err := NewSpec(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.Encode()
+}
+
+func hash(c playbooks.Container) string {
+	b, _ := canonical(c)
+	return HashBytes(b)
+}
+
 func TestCanonicalSpec(t *testing.T) {
 	a := playbooks.Container{
 		Name: "a", Image: "img:1", Networks: []string{"n2", "n1"}, Ports: []string{"8080:80", "53:53/udp"},
@@ -99,11 +112,11 @@ func TestCanonicalSpec(t *testing.T) {
 	b.Volumes = []string{"/srv:/srv:ro", "v:/v"}
 	b.Env = map[string]string{"A": "<&>", "B": "2"}
 	b.Restart = "no"
-	sa, err := CanonicalSpec(a)
+	sa, err := canonical(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, _ := CanonicalSpec(b)
+	sb, _ := canonical(b)
 	if string(sa) != string(sb) {
 		t.Errorf("equivalent containers differ:\n%s\n%s", sa, sb)
 	}
@@ -112,7 +125,7 @@ func TestCanonicalSpec(t *testing.T) {
 	if string(sa) != want {
 		t.Errorf("spec\n%s\nwant\n%s", sa, want)
 	}
-	ha, _ := SpecHash(a)
+	ha := hash(a)
 	if len(ha) != 64 {
 		t.Errorf("hash %q", ha)
 	}
@@ -126,7 +139,7 @@ func TestCanonicalSpec(t *testing.T) {
 	} {
 		c := a
 		change(&c)
-		if h, _ := SpecHash(c); h == ha {
+		if hash(c) == ha {
 			t.Errorf("change to %+v kept hash", c)
 		}
 	}
@@ -236,7 +249,8 @@ func TestParseObservedErrors(t *testing.T) {
 		{"### error\ndocker-not-found\n", ErrDockerNotFound, "install"},
 		{"### error\ndocker-permission\npermission denied\n", ErrDockerPermission, "docker group"},
 		{"### error\ndocker-unavailable\nCannot connect to the Docker daemon\n", ErrDockerUnavailable, "Cannot connect"},
-		{"### containers\n[{]\n", nil, "parse containers section"},
+		{"### containers\n[{]\n", nil, "parse containers section at byte 3: invalid character"},
+		{"### containers\n[]\n### volumes\n[{\"Name\": 7}]\n", nil, "parse volumes section at byte 11: json: cannot unmarshal number"},
 		{"bash: sh: not found\n", nil, "no containers section"},
 	}
 	for _, tt := range tests {

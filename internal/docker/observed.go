@@ -232,9 +232,22 @@ func unmarshalSection(sections map[string][]byte, name string, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("parse %s section: %w", name, err)
+		return fmt.Errorf("parse %s section%s: %w", name, jsonOffset(err), err)
 	}
 	return nil
+}
+
+// jsonOffset says where in a section a JSON error is, when the decoder knows.
+func jsonOffset(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf(" at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf(" at byte %d", typ.Offset)
+	}
+	return ""
 }
 
 func containerState(c inspectContainer) *ContainerState {

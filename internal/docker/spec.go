@@ -103,24 +103,6 @@ func DecodeSpec(label string) (*Spec, error) {
 	return &s, nil
 }
 
-// CanonicalSpec is the deterministic JSON of c's defining fields.
-func CanonicalSpec(c playbooks.Container) ([]byte, error) {
-	s, err := NewSpec(c)
-	if err != nil {
-		return nil, err
-	}
-	return s.Encode()
-}
-
-// SpecHash is the hex sha256 of CanonicalSpec(c).
-func SpecHash(c playbooks.Container) (string, error) {
-	b, err := CanonicalSpec(c)
-	if err != nil {
-		return "", err
-	}
-	return HashBytes(b), nil
-}
-
 // HashBytes hashes an encoded spec.
 func HashBytes(spec []byte) string {
 	sum := sha256.Sum256(spec)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,30 +64,50 @@ func TestRunStopsAfterFailedWave(t *testing.T) {
 	}
 }
 
+// TestRunBoundsParallelism checks both bounds: no more than Parallel hosts at
+// once, and Parallel at once indeed. Hosts pass a barrier in groups of
+// Parallel, so a serial Run never fills a group and fails at the deadline
+// instead of passing; the barrier also holds hosts inside fn, so a Run without
+// a bound piles them up past Parallel.
 func TestRunBoundsParallelism(t *testing.T) {
+	const parallel = 3
 	var running, peak atomic.Int32
-	hosts := make([]string, 20)
+	var mu sync.Mutex
+	arrived, gate := 0, make(chan struct{})
+	stalled := make(chan struct{})
+	var stallOnce sync.Once
+	hosts := make([]string, 7*parallel)
 	for i := range hosts {
 		hosts[i] = fmt.Sprint(i)
 	}
-	_, err := Run(context.Background(), hosts, func(s string) string { return s }, Options{Parallel: 3},
+	_, err := Run(context.Background(), hosts, func(s string) string { return s }, Options{Parallel: parallel},
 		func(ctx context.Context, h string) (struct{}, error) {
+			defer running.Add(-1)
 			n := running.Add(1)
-			for {
-				p := peak.Load()
-				if n <= p || peak.CompareAndSwap(p, n) {
-					break
-				}
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 			}
-			time.Sleep(5 * time.Millisecond) // long enough for an unbounded run to overlap
-			running.Add(-1)
-			return struct{}{}, nil
+			mu.Lock()
+			arrived++
+			g := gate
+			if arrived%parallel == 0 {
+				close(gate)
+				gate = make(chan struct{})
+			}
+			mu.Unlock()
+			select {
+			case <-g:
+				return struct{}{}, nil
+			case <-stalled:
+			case <-time.After(10 * time.Second): // a deadline for failing, not a measure of success
+				stallOnce.Do(func() { close(stalled) })
+			}
+			return struct{}{}, fmt.Errorf("host %s waited for %d hosts to run at once; at most %d did", h, parallel, peak.Load())
 		})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if peak.Load() > 3 {
-		t.Fatalf("peak concurrency %d > 3", peak.Load())
+	if peak.Load() != parallel {
+		t.Fatalf("peak concurrency %d, want %d", peak.Load(), parallel)
 	}
 }
 

@@ -38,7 +38,11 @@ func deployed(t testing.TB, stack string, pb *playbooks.Playbook) *docker.Observ
 		obs.Networks[n.Name] = &docker.NetworkState{Name: n.Name, Driver: n.Driver}
 	}
 	for _, c := range pb.Containers {
-		spec, err := docker.CanonicalSpec(c)
+		s, err := docker.NewSpec(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := s.Encode()
 		if err != nil {
 			t.Fatal(err)
 		}

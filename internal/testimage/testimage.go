@@ -28,6 +28,23 @@ const Image = LocalRegistry + "berth-test-app"
 
 var buildMu sync.Mutex // docker build of one tag at a time within a test binary
 
+// appBinary is the app, compiled once per test binary: images differ only in
+// the version file next to it.
+var appBinary = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "berth-testimage-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "app")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/berth-sh/berth/internal/testimage/app")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build test app: %v\n%s", err, out)
+	}
+	return os.ReadFile(bin)
+})
+
 // Build builds Image:tag with the app's version string set to version and
 // returns the full reference. Same inputs give the same image content.
 func Build(t testing.TB, tag, version string) string {
@@ -43,25 +60,23 @@ func BuildRef(t testing.TB, ref, version string) string {
 	if err != nil {
 		testenv.Missing(t, "busybox (Debian's busybox-static)", err.Error())
 	}
+	app, err := appBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+version,
-		"-o", filepath.Join(dir, "app"), "github.com/berth-sh/berth/internal/testimage/app")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build test app: %v\n%s", err, out)
-	}
 	bb, err := os.ReadFile(busybox)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "sh"), bb, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dockerfile := "FROM scratch\nCOPY sh /bin/sh\nCOPY app /app\nENTRYPOINT [\"/app\"]\n"
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-		t.Fatal(err)
+	files := map[string][]byte{"app": app, "sh": bb, "version": []byte(version),
+		"Dockerfile": []byte(dockerfile)}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cmd := exec.Command("docker", "build", "-q", "-t", ref, dir)
 	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
@@ -70,6 +85,13 @@ func BuildRef(t testing.TB, ref, version string) string {
 	}
 	return ref
 }
+
+const dockerfile = `FROM scratch
+COPY sh /bin/sh
+COPY app /app
+COPY version /version
+ENTRYPOINT ["/app"]
+`
 
 // ImageID returns the local image ID of ref.
 func ImageID(t testing.TB, ref string) string {

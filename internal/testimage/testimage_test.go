@@ -16,3 +16,13 @@ func TestBuildRunsHealthCheckShell(t *testing.T) {
 		t.Fatalf("unexpected output: %s", out)
 	}
 }
+
+// One compiled app serves every version: the version file alone must make
+// the images, and what the app reports, differ.
+func TestBuildVersionsDiffer(t *testing.T) {
+	a, b := Build(t, "selftest-a", "va"), Build(t, "selftest-b", "vb")
+	t.Cleanup(func() { exec.Command("docker", "image", "rm", "-f", a, b).Run() })
+	if ImageID(t, a) == ImageID(t, b) {
+		t.Fatal("two versions built the same image")
+	}
+}

@@ -17,10 +17,14 @@ import (
 	"time"
 )
 
-// version is baked in at build time so two builds give two image IDs.
+// version comes from the image's /version file, so two builds give two
+// image IDs from one compiled binary.
 var version = "v1"
 
 func main() {
+	if v, err := os.ReadFile("/version"); err == nil {
+		version = strings.TrimSpace(string(v))
+	}
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: app db|web|health ...")
 		os.Exit(2)
