@@ -20,9 +20,9 @@ func deployFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "pull", Usage: "pull every image first; recreate only containers whose image changed", Category: "Deploy"},
 		&cli.StringFlag{Name: "batch", Usage: "roll out in waves of `N` hosts or P% of them, each healthy before the next", Category: "Fleet"},
-		&cli.IntFlag{Name: "max-failures", Usage: "failed hosts tolerated before no further wave starts", Category: "Fleet"},
-		&cli.DurationFlag{Name: "lock-wait", Value: 0, Usage: "wait this long for another run's deploy lock", Category: "Deploy"},
-		&cli.DurationFlag{Name: "lock-stale", Value: 30 * time.Minute, Usage: "report a lock older than this as stale (break it with berth unlock)", Category: "Deploy"},
+		&cli.IntFlag{Name: "max-failures", Usage: "`N` failed hosts tolerated before no further wave starts", Category: "Fleet"},
+		&cli.DurationFlag{Name: "lock-wait", Value: 0, Usage: "wait up to `DURATION` for another run's deploy lock", Category: "Deploy"},
+		&cli.DurationFlag{Name: "lock-stale", Value: 30 * time.Minute, Usage: "report a lock older than `DURATION` as stale (break it with berth unlock)", Category: "Deploy"},
 	}
 }
 

@@ -27,7 +27,7 @@ confirmation on a terminal, or needs --yes.`,
 			&cli.BoolFlag{Name: "volumes", Usage: "also delete the stack's volumes: ALL ITS DATA"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be removed"},
-			&cli.DurationFlag{Name: "lock-wait", Usage: "wait this long for another run's deploy lock"},
+			&cli.DurationFlag{Name: "lock-wait", Usage: "wait up to `DURATION` for another run's deploy lock"},
 		}),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
