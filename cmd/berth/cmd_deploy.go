@@ -47,7 +47,7 @@ Example:
    berth deploy --local --var http_port=8080
    berth deploy --ec2-tag Name=blog --domain blog.example.com`,
 		Flags: concat(targetFlags(), playbookFlags(), deployFlags(), dnsFlags(), outputFlags(), []cli.Flag{
-			&cli.BoolFlag{Name: "dry-run", Usage: "stop after printing the plan"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "stop after printing the plan; exit 2 when anything would change"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 2 when changes were applied (0 when none were needed)"},
 		}),
 		Action: func(c *cli.Context) error { return a.converge(c, c.Bool("dry-run")) },

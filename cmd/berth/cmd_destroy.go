@@ -26,7 +26,7 @@ confirmation on a terminal, or needs --yes.`,
 		Flags: concat(targetFlags(), playbookFlags(), outputFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "volumes", Usage: "also delete the stack's volumes: ALL ITS DATA"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be removed"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be removed; exit 2 when anything would be"},
 			&cli.DurationFlag{Name: "lock-wait", Usage: "wait up to `DURATION` for another run's deploy lock"},
 		}),
 		Action: func(c *cli.Context) error {
@@ -57,9 +57,22 @@ confirmation on a terminal, or needs --yes.`,
 			if err != nil {
 				return withCode(fleetExitCode(rows), err)
 			}
+			if c.Bool("dry-run") && anyChanges(rows) {
+				return &exitError{code: exitDrift}
+			}
 			return nil
 		},
 	}
+}
+
+// anyChanges reports whether any host's plan changes something.
+func anyChanges(rows []summaryRow) bool {
+	for _, r := range rows {
+		if r.res != nil && r.res.Plan != nil && !r.res.Plan.InSync() {
+			return true
+		}
+	}
+	return false
 }
 
 // stackName is --stack, else the playbook's name.
