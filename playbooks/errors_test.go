@@ -14,7 +14,7 @@ func TestSyntaxErrorLines(t *testing.T) {
 	}{
 		{"unclosed [", "name: a\nvars:\n  x: \"1\"\n  y: \"2\"\n  z: [1, 2\n", 5},
 		{"unclosed {", "name: a\nvars:\n  x: \"1\"\n  z: {a: 1\n", 4},
-		{"tab in indentation", "name: a\nvars:\n  x: \"1\"\n\ty: \"2\"\n", 4},
+		{"tab in indentation", "name: a\nvars:\n  x: one\n\ty: two\n", 4},
 		{"stray list item", "name: a\nvars:\n  x: \"1\"\n- y\n", 4},
 		{"stray }", "name: a\nvars:\n  x: \"1\"\nd: }\n", 4},
 		{"problem on line 1", "]\n", 1},
