@@ -51,9 +51,9 @@ var parserProblems = []string{"did not find expected", "found duplicate", "found
 // tab started, not the tab's line.
 const tabProblem = "found a tab character"
 
-// syntaxError turns a yaml.v3 error into an Error naming the file, at the
-// line the problem is on.
-func syntaxError(file string, data []byte, err error) *Error {
+// SyntaxError turns a yaml.v3 error about data into an Error naming the file,
+// at the line the problem is on. berth.yaml's errors use it too.
+func SyntaxError(file string, data []byte, err error) *Error {
 	m := yamlLineRe.FindStringSubmatch(err.Error())
 	if m == nil {
 		line, col := unlinedPosition(data)
