@@ -1,14 +1,17 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/berth-sh/berth/internal/sshtest"
 	"github.com/berth-sh/berth/internal/testimage"
+	"github.com/berth-sh/berth/internal/ui"
 )
 
 // stackEnv is one test stack deployed through a real sshd onto this machine's
@@ -56,9 +59,16 @@ func TestDeployLifecycle(t *testing.T) {
 	db, web := e.prefix+"db", e.prefix+"web"
 
 	t.Run("first deploy creates everything", func(t *testing.T) {
-		out, _, code := berth(t, e.args("deploy")...)
+		out, errOut, code := berth(t, e.args("deploy")...)
 		if code != 0 {
 			t.Fatalf("exit %d", code)
+		}
+		// Never silent while waiting: each wait is announced with its limit.
+		for _, want := range []string{"waiting up to 35s for " + db + " to be healthy", "waiting up to 35s for " + web + " to be healthy",
+			"waiting up to 30s for " + web + " to answer " + e.url("/kv/probe"), db + " is healthy (after"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("stderr lacks %q", want)
+			}
 		}
 		for _, want := range []string{"+ volume " + e.prefix + "db-data", "+ network " + e.prefix + "net", "+ container " + db, "+ container " + web} {
 			if !strings.Contains(out, want) {
@@ -103,8 +113,20 @@ func TestDeployLifecycle(t *testing.T) {
 		if code != exitDrift || !strings.Contains(out, "env GREETING changed") {
 			t.Fatalf("plan: exit %d, want %d and a reason naming GREETING", code, exitDrift)
 		}
-		if _, _, code := berth(t, e.args("deploy", "--var", "greeting=changed")...); code != 0 {
+		out, _, code = berth(t, e.args("deploy", "--json", "--var", "greeting=changed")...)
+		if code != 0 {
 			t.Fatalf("exit %d", code)
+		}
+		// --json: the waits are events, each naming host, container and phase.
+		var waits []string
+		for _, ev := range events(t, out) {
+			if ev.Kind == ui.KindWait {
+				waits = append(waits, fmt.Sprintf("%s %s %s %s", ev.Host, ev.Data["container"], ev.Data["phase"], ev.Data["status"]))
+			}
+		}
+		h := e.sshd.Target()
+		if want := []string{h + " " + web + " health waiting", h + " " + web + " health ready", h + " " + web + " ready waiting", h + " " + web + " ready ready"}; !slices.Equal(waits, want) {
+			t.Errorf("wait events %q, want %q", waits, want)
 		}
 		if containerID(t, db) != dbID {
 			t.Error("db was recreated although only web changed")
