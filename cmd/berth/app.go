@@ -69,6 +69,8 @@ func (a *App) cliApp() *cli.App {
 			a.scheduleCommand(),
 			a.unlockCommand(),
 			a.playbooksCommand(),
+			a.completionCommand(),
+			a.completeCommand(),
 			{
 				Name:   "version",
 				Usage:  "print berth's version",
