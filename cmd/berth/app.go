@@ -55,7 +55,6 @@ func (a *App) cliApp() *cli.App {
 		Reader:                a.stdin,
 		Writer:                a.stdout,
 		ErrWriter:             a.stderr,
-		EnableBashCompletion:  true,
 		HideVersion:           true,
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
 		Commands: []*cli.Command{

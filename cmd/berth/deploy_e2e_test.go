@@ -220,8 +220,21 @@ func TestDeployLifecycle(t *testing.T) {
 	})
 
 	t.Run("destroy --volumes removes the data", func(t *testing.T) {
-		if _, errOut, code := berth(t, e.args("destroy", "--volumes")...); code != exitUsage || !strings.Contains(errOut, "--yes") {
+		// The confirmation names every volume it would delete, on its host, with its size.
+		h := e.sshd.Target()
+		_, errOut, code := berth(t, e.args("destroy", "--volumes")...)
+		if code != exitUsage || !strings.Contains(errOut, "--yes") {
 			t.Fatalf("destroy --volumes without --yes: exit %d", code)
+		}
+		for _, v := range []string{"db-data", "web-content"} {
+			if want := h + ": volume " + e.prefix + v + " (data deleted, holds "; !strings.Contains(errOut, want) {
+				t.Errorf("confirmation lacks %q", want)
+			}
+		}
+		// So does the plan.
+		out, _, code := berth(t, e.args("destroy", "--volumes", "--dry-run")...)
+		if want := h + ": - volume " + e.prefix + "db-data (data deleted, holds "; code != exitDrift || !strings.Contains(out, want) {
+			t.Fatalf("destroy --volumes --dry-run: exit %d, plan lacks %q", code, want)
 		}
 		if _, _, code := berth(t, e.args("destroy", "--volumes", "--yes")...); code != 0 {
 			t.Fatalf("exit %d", code)
