@@ -56,6 +56,7 @@ func (a *App) cliApp() *cli.App {
 		Writer:                a.stdout,
 		ErrWriter:             a.stderr,
 		HideVersion:           true,
+		HideHelpCommand:       true, // berth help [COMMAND] is handled with unknown commands
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
 		Commands: []*cli.Command{
 			a.deployCommand(),
@@ -88,7 +89,7 @@ func (a *App) cliApp() *cli.App {
 		// Errors are printed once, below, with the exit code they map to.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usageError("%v (see berth --help)", err)
+			return a.flagError("berth", c.App.Flags, false, err)
 		},
 	}
 	for _, cmd := range app.Commands {

@@ -108,9 +108,6 @@ func complete(app *cli.App, words []string) []string {
 		cands = builtinPlaybooks()
 	case len(positional) == 0 && (cmd == nil || len(cmd.Subcommands) > 0):
 		cands = commandNames(cmds)
-		if cmd == nil {
-			cands = slices.DeleteFunc(cands, func(n string) bool { return n == "h" })
-		}
 	}
 	var out []string
 	for _, c := range cands {

@@ -19,6 +19,15 @@ func unknownCommand(c *cli.Context) error {
 		return cli.ShowAppHelp(c)
 	}
 	word := c.Args().First()
+	if word == "help" { // berth help [COMMAND]
+		if c.NArg() == 1 {
+			return cli.ShowAppHelp(c)
+		}
+		word = c.Args().Get(1)
+		if cmd := findCommand(c.App.Commands, word); cmd != nil {
+			return cli.ShowCommandHelp(c, cmd.Name)
+		}
+	}
 	return usageError("unknown command %q%s", word, didYouMean(word, commandNames(c.App.Commands), "berth --help"))
 }
 
@@ -71,29 +80,35 @@ var undefinedFlagRe = regexp.MustCompile(`^flag provided but not defined: -+(.+)
 // hint: the nearest flag, or --var when the word is one of the playbook's vars
 // (--http-port for http_port).
 func (a *App) flagUsageError(cmd *cli.Command, err error) error {
-	help := "berth " + cmd.Name + " --help"
+	return a.flagError("berth "+cmd.Name, cmd.Flags, hasFlag(cmd, "var"), err)
+}
+
+// flagError is flagUsageError for the command at path with flags; takesVar
+// says whether --var is one of them.
+func (a *App) flagError(path string, cmdFlags []cli.Flag, takesVar bool, err error) error {
+	help := path + " --help"
 	m := undefinedFlagRe.FindStringSubmatch(err.Error())
 	if m == nil {
 		return usageError("%v (see %s)", err, help)
 	}
 	name := m[1]
-	if v := a.matchingVar(cmd, name); v != "" {
-		return usageError("unknown flag --%s (did you mean --var %s=...? it is a playbook var)", name, v)
+	if v := a.matchingVar(takesVar, name); v != "" {
+		return usageError("unknown flag %s (did you mean --var %s=...? it is a playbook var)", dashes(name), v)
 	}
 	var flags []string
-	for _, f := range cmd.Flags {
+	for _, f := range cmdFlags {
 		flags = append(flags, f.Names()...)
 	}
 	if s := suggest.Closest(name, flags); s != "" {
-		return usageError("unknown flag --%s (did you mean --%s?)", name, s)
+		return usageError("unknown flag %s (did you mean %s?)", dashes(name), dashes(s))
 	}
-	return usageError("unknown flag --%s (see %s)", name, help)
+	return usageError("unknown flag %s (see %s)", dashes(name), help)
 }
 
 // matchingVar returns the playbook var that flag name spells, if the command
 // takes --var. The playbook is the one named on the command line, else the default.
-func (a *App) matchingVar(cmd *cli.Command, name string) string {
-	if !hasFlag(cmd, "var") {
+func (a *App) matchingVar(takesVar bool, name string) string {
+	if !takesVar {
 		return ""
 	}
 	want := strings.ReplaceAll(name, "-", "_")
