@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-sh/berth/internal/testenv"
 )
 
 // TestCompleteCandidates: what `berth __complete` offers for the words typed
@@ -71,7 +73,7 @@ complete -C 'berth deploy --pl'`},
 		t.Run(tt.shell, func(t *testing.T) {
 			sh, err := exec.LookPath(tt.shell)
 			if err != nil {
-				t.Skipf("%s is not installed", tt.shell)
+				testenv.Missing(t, tt.shell, err.Error())
 			}
 			script, _, code := berth(t, "completion", tt.shell)
 			if code != 0 {
