@@ -28,6 +28,7 @@ func (a *App) completionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
 		Usage:     "print the shell completion script for bash, zsh or fish",
+		Args:      true,
 		ArgsUsage: "bash|zsh|fish",
 		Description: `Completes commands, flags, built-in playbook names and, after --var, the
 variables the chosen playbook declares.
@@ -55,6 +56,7 @@ func (a *App) completeCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "__complete",
 		Hidden:          true,
+		Args:            true,
 		ArgsUsage:       "WORDS...",
 		SkipFlagParsing: true,
 		Action: func(c *cli.Context) error {
@@ -96,7 +98,7 @@ func complete(app *cli.App, words []string) []string {
 	switch {
 	case len(before) > 0 && strings.HasPrefix(before[len(before)-1], "-") && valueFlag(flags, before[len(before)-1]):
 		cands = flagValueCandidates(strings.TrimLeft(before[len(before)-1], "-"), before)
-	case strings.HasPrefix(cur, "-") || (cmd != nil && len(cmd.Subcommands) == 0 && cmd.ArgsUsage == ""):
+	case strings.HasPrefix(cur, "-") || (cmd != nil && len(cmd.Subcommands) == 0 && !cmd.Args):
 		for _, f := range flags {
 			for _, n := range f.Names() {
 				cands = append(cands, dashes(n))

@@ -32,6 +32,7 @@ func (a *App) playbooksCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "show",
 			Usage:     "print a built-in playbook's YAML",
+			Args:      true,
 			ArgsUsage: "NAME",
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {

@@ -33,13 +33,14 @@ func unknownCommand(c *cli.Context) error {
 
 // strictArgs makes every command that takes no words refuse them, naming the
 // first: flags after a word are not read, so ignoring it would silently
-// ignore them too. Commands with ArgsUsage read their own words.
+// ignore them too. Commands marked Args (urfave's "supports arguments")
+// read their own words.
 func strictArgs(cmd *cli.Command, path string) {
 	path += " " + cmd.Name
 	for _, sub := range cmd.Subcommands {
 		strictArgs(sub, path)
 	}
-	if cmd.ArgsUsage != "" || cmd.Action == nil {
+	if cmd.Args || cmd.Action == nil {
 		return
 	}
 	action := cmd.Action

@@ -20,6 +20,7 @@ func TestArgumentsAndFlags(t *testing.T) {
 		{"extra word refused, named", []string{"deploy", "--local", "extra-arg"}, exitUsage, `unexpected argument "extra-arg"`, ""},
 		{"word before flags refused, named", []string{"plan", "foo", "--local"}, exitUsage, `unexpected argument "foo"`, ""},
 		{"status takes no words", []string{"status", "--local", "x"}, exitUsage, `status: unexpected argument "x"`, ""},
+		{"schedule takes no words", []string{"schedule", "--every", "1h", "--local", "--print", "x"}, exitUsage, `schedule: unexpected argument "x"`, ""},
 		{"subcommand typo suggested", []string{"playbooks", "shwo"}, exitUsage, "did you mean berth playbooks show?", ""},
 		{"unknown command suggested", []string{"deplyo"}, exitUsage, `unknown command "deplyo" (did you mean deploy?)`, ""},
 		{"unknown command, nothing close", []string{"zzzzzz"}, exitUsage, `unknown command "zzzzzz" (see berth --help)`, ""},
