@@ -21,7 +21,7 @@ func targetFlags() []cli.Flag {
 		&cli.StringFlag{Name: "profile", Usage: "AWS shared config `PROFILE`", EnvVars: []string{"AWS_PROFILE"}, Category: "AWS"},
 		&cli.BoolFlag{Name: "private-ip", Usage: "connect to EC2 instances by private IP (inside the VPC)", Category: "AWS"},
 		&cli.BoolFlag{Name: "wait-running", Usage: "wait for pending EC2 instances to be running", Category: "AWS"},
-		&cli.DurationFlag{Name: "aws-timeout", Value: awscfg.DefaultTimeout, Usage: "give up on an AWS API call that has not answered after this long, retries included", Category: "AWS"},
+		&cli.DurationFlag{Name: "aws-timeout", Value: awscfg.DefaultTimeout, Usage: "give up on an AWS API call that has not answered after `DURATION`, retries included", Category: "AWS"},
 		&cli.StringFlag{Name: "user", Usage: "SSH `USER` for targets that do not name one", Category: "SSH"},
 		&cli.IntFlag{Name: "port", DefaultText: "22", Usage: "SSH `PORT` for targets that do not name one", Category: "SSH"},
 		&cli.StringSliceFlag{Name: "identity", Aliases: []string{"i"}, Usage: "private key `FILE` (repeatable; default ~/.ssh/id_*)", Category: "SSH"},
