@@ -3,6 +3,7 @@ package playbooks
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -39,17 +40,49 @@ func (es Errors) Error() string {
 }
 
 // yamlLineRe matches yaml.v3 syntax errors, which carry a line but no file.
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
-// syntaxError turns a yaml.v3 error into an Error naming the file.
-func syntaxError(file string, data []byte, err error) *Error {
-	msg := err.Error()
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: line, Msg: m[2]}
+// parserProblems start yaml.v3's parser (not scanner) errors. yaml.v3 prints
+// their 0-based mark as the line, and no line at all for the first line; its
+// scanner errors are already 1-based.
+var parserProblems = []string{"did not find expected", "found duplicate", "found undefined tag", "found incompatible"}
+
+// tabProblem is the scanner error whose line is where the scalar before the
+// tab started, not the tab's line.
+const tabProblem = "found a tab character"
+
+// SyntaxError turns a yaml.v3 error about data into an Error naming the file,
+// at the line the problem is on. berth.yaml's errors use it too.
+func SyntaxError(file string, data []byte, err error) *Error {
+	m := yamlLineRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		line, col := unlinedPosition(data)
+		return &Error{File: file, Line: line, Col: col, Msg: err.Error()}
 	}
-	line, col := unlinedPosition(data)
-	return &Error{File: file, Line: line, Col: col, Msg: strings.TrimPrefix(msg, "yaml: ")}
+	line, _ := strconv.Atoi(m[1]) // 0 when the message has no line
+	msg := m[2]
+	switch {
+	case slices.ContainsFunc(parserProblems, func(p string) bool { return strings.HasPrefix(msg, p) }):
+		line++
+	case strings.HasPrefix(msg, tabProblem):
+		line = tabLine(data, line)
+	case m[1] == "":
+		line, col := unlinedPosition(data)
+		return &Error{File: file, Line: line, Col: col, Msg: msg}
+	}
+	return &Error{File: file, Line: line, Msg: msg}
+}
+
+// tabLine finds the first line from line on whose indentation holds a tab.
+func tabLine(data []byte, line int) int {
+	lines := strings.Split(string(data), "\n")
+	for i := max(line-1, 0); i < len(lines); i++ {
+		indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
+		if strings.Contains(indent, "\t") {
+			return i + 1
+		}
+	}
+	return line
 }
 
 // unlinedPosition locates a yaml.v3 error that came without a line: yaml.v3

@@ -45,7 +45,7 @@ func Load(ref string, overrides map[string]string) (*Playbook, error) {
 func Parse(filename string, data []byte, overrides map[string]string) (*Playbook, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, Errors{syntaxError(filename, data, err)}
+		return nil, Errors{SyntaxError(filename, data, err)}
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
 		return nil, Errors{{File: filename, Msg: "empty playbook"}}

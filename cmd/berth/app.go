@@ -35,6 +35,19 @@ func NewApp(stdin io.Reader, stdout, stderr io.Writer) *App {
 // Run runs berth with args (args[0] is the program name) and returns the exit code.
 func (a *App) Run(ctx context.Context, args []string) int {
 	a.args = args
+	err := a.cliApp().RunContext(ctx, args)
+	code := exitCode(ctx, err)
+	if err != nil && err.Error() != "" {
+		fmt.Fprintln(a.stderr, "berth:", err)
+	}
+	if code == exitInterrupted {
+		fmt.Fprintln(a.stderr, "berth: interrupted; work in progress was stopped and deploy locks released")
+	}
+	return code
+}
+
+// cliApp builds the command tree over the App's streams.
+func (a *App) cliApp() *cli.App {
 	app := &cli.App{
 		Name:                  "berth",
 		Usage:                 "deploy stateful Docker stacks to hosts over SSH",
@@ -42,8 +55,8 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		Reader:                a.stdin,
 		Writer:                a.stdout,
 		ErrWriter:             a.stderr,
-		EnableBashCompletion:  true,
 		HideVersion:           true,
+		HideHelpCommand:       true, // berth help [COMMAND] is handled with unknown commands
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
 		Commands: []*cli.Command{
 			a.deployCommand(),
@@ -56,37 +69,38 @@ func (a *App) Run(ctx context.Context, args []string) int {
 			a.scheduleCommand(),
 			a.unlockCommand(),
 			a.playbooksCommand(),
+			a.completionCommand(),
+			a.completeCommand(),
 			{
-				Name:  "version",
-				Usage: "print berth's version",
-				Action: func(c *cli.Context) error {
-					fmt.Fprintln(a.stdout, "berth", version)
-					return nil
-				},
+				Name:   "version",
+				Usage:  "print berth's version",
+				Action: printVersion,
 			},
+		},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "version", Usage: "print berth's version (like berth version)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				return printVersion(c)
+			}
+			return unknownCommand(c)
 		},
 		// Errors are printed once, below, with the exit code they map to.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usageError("%v", err)
+			return a.flagError("berth", c.App.Flags, false, err)
 		},
 	}
 	for _, cmd := range app.Commands {
-		setUsageError(cmd)
+		a.setUsageError(cmd)
+		strictArgs(cmd, "berth")
 		if cmd.Before == nil && hasFlag(cmd, "config") {
 			cmd.Before = a.applyConfig
 		}
 	}
 	withFlagChecks(app.Commands)
-	err := app.RunContext(ctx, args)
-	code := exitCode(ctx, err)
-	if err != nil && err.Error() != "" {
-		fmt.Fprintln(a.stderr, "berth:", err)
-	}
-	if code == exitInterrupted {
-		fmt.Fprintln(a.stderr, "berth: interrupted; work in progress was stopped and deploy locks released")
-	}
-	return code
+	return app
 }
 
 // liveReporter adds a live count of hosts done when stderr is a terminal;
@@ -108,14 +122,19 @@ func (a *App) reporter(c *cli.Context) ui.Reporter {
 	return ui.NewHuman(a.stdout, a.stderr, c.Bool("quiet"))
 }
 
+func printVersion(c *cli.Context) error {
+	_, err := fmt.Fprintln(c.App.Writer, "berth", version)
+	return err
+}
+
 // setUsageError makes flag errors of every subcommand usage errors (exit 64)
-// that point to --help, instead of a full help dump.
-func setUsageError(cmd *cli.Command) {
+// with a hint, instead of a full help dump.
+func (a *App) setUsageError(cmd *cli.Command) {
 	cmd.OnUsageError = func(c *cli.Context, err error, isSub bool) error {
-		return usageError("%v (see berth %s --help)", err, cmd.Name)
+		return a.flagUsageError(cmd, err)
 	}
 	for _, sub := range cmd.Subcommands {
-		setUsageError(sub)
+		a.setUsageError(sub)
 	}
 }
 

@@ -20,9 +20,9 @@ func deployFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "pull", Usage: "pull every image first; recreate only containers whose image changed", Category: "Deploy"},
 		&cli.StringFlag{Name: "batch", Usage: "roll out in waves of `N` hosts or P% of them, each healthy before the next", Category: "Fleet"},
-		&cli.IntFlag{Name: "max-failures", Usage: "failed hosts tolerated before no further wave starts", Category: "Fleet"},
-		&cli.DurationFlag{Name: "lock-wait", Value: 0, Usage: "wait this long for another run's deploy lock", Category: "Deploy"},
-		&cli.DurationFlag{Name: "lock-stale", Value: 30 * time.Minute, Usage: "report a lock older than this as stale (break it with berth unlock)", Category: "Deploy"},
+		&cli.IntFlag{Name: "max-failures", Usage: "`N` failed hosts tolerated before no further wave starts", Category: "Fleet"},
+		&cli.DurationFlag{Name: "lock-wait", Value: 0, Usage: "wait up to `DURATION` for another run's deploy lock", Category: "Deploy"},
+		&cli.DurationFlag{Name: "lock-stale", Value: 30 * time.Minute, Usage: "report a lock older than `DURATION` as stale (break it with berth unlock)", Category: "Deploy"},
 	}
 }
 
@@ -47,7 +47,7 @@ Example:
    berth deploy --local --var http_port=8080
    berth deploy --ec2-tag Name=blog --domain blog.example.com`,
 		Flags: concat(targetFlags(), playbookFlags(), deployFlags(), dnsFlags(), outputFlags(), []cli.Flag{
-			&cli.BoolFlag{Name: "dry-run", Usage: "stop after printing the plan"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "stop after printing the plan; exit 2 when anything would change"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 2 when changes were applied (0 when none were needed)"},
 		}),
 		Action: func(c *cli.Context) error { return a.converge(c, c.Bool("dry-run")) },

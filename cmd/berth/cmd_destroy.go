@@ -11,7 +11,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/berth-sh/berth/internal/deploy"
+	"github.com/berth-sh/berth/internal/plan"
 	"github.com/berth-sh/berth/internal/rollout"
+	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/remote"
 )
 
@@ -22,12 +24,13 @@ func (a *App) destroyCommand() *cli.Command {
 		Description: `Removes the containers and networks of the playbook's stack. Named volumes,
 and so all data, stay: deploying again brings the stack back with its data.
 --volumes also deletes the volumes and the secrets stored for them; it asks for
-confirmation on a terminal, or needs --yes.`,
+confirmation on a terminal, naming each volume, its host and its size, or
+needs --yes.`,
 		Flags: concat(targetFlags(), playbookFlags(), outputFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "volumes", Usage: "also delete the stack's volumes: ALL ITS DATA"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be removed"},
-			&cli.DurationFlag{Name: "lock-wait", Usage: "wait this long for another run's deploy lock"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be removed; exit 2 when anything would be"},
+			&cli.DurationFlag{Name: "lock-wait", Usage: "wait up to `DURATION` for another run's deploy lock"},
 		}),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
@@ -36,30 +39,42 @@ confirmation on a terminal, or needs --yes.`,
 				return err
 			}
 			volumes := c.Bool("volumes")
-			if volumes && !c.Bool("yes") && !c.Bool("dry-run") {
-				if err := a.confirm(fmt.Sprintf("Delete the volumes of stack %q, and all their data, on %d host(s)?", stackName(c.String("stack"), r.playbook, r.vars.forHost(nil)), len(r.hosts))); err != nil {
-					return err
-				}
-			}
 			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: c.Bool("dry-run"),
 				LockWait: c.Duration("lock-wait"), Version: version, Reporter: rep}
-			results, err := eachHost(c.Context, r, everyHost(r), func(ctx context.Context, h rollout.Host, conn remote.Conn) (*deploy.Result, error) {
-				return deploy.Destroy(ctx, conn, h.Playbook, volumes, opts)
-			})
-			rows := make([]summaryRow, len(results))
-			for i, res := range results {
-				rows[i] = summaryRow{host: res.Host, res: res.Value, err: res.Err, skipped: res.Skipped, duration: res.Duration}
-				if res.Value != nil {
-					rows[i].stats = res.Value.Stats
+			if volumes && !c.Bool("yes") && !c.Bool("dry-run") {
+				doomed, err := doomedVolumes(c.Context, r, opts)
+				if err != nil {
+					return err
+				}
+				if len(doomed) > 0 {
+					q := fmt.Sprintf("Delete these volumes of stack %q, and all their data?\n%s",
+						stackName(c.String("stack"), r.playbook, r.vars.forHost(nil)), strings.Join(doomed, "\n"))
+					if err := a.confirm(q); err != nil {
+						return err
+					}
 				}
 			}
+			rows, err := destroyEach(c.Context, r, opts, volumes)
 			a.summary(rep, c.Bool("json"), rows, c.Bool("dry-run"))
 			if err != nil {
 				return withCode(fleetExitCode(rows), err)
 			}
+			if c.Bool("dry-run") && anyChanges(rows) {
+				return &exitError{code: exitDrift}
+			}
 			return nil
 		},
 	}
+}
+
+// anyChanges reports whether any host's plan changes something.
+func anyChanges(rows []summaryRow) bool {
+	for _, r := range rows {
+		if r.res != nil && r.res.Plan != nil && !r.res.Plan.InSync() {
+			return true
+		}
+	}
+	return false
 }
 
 // stackName is --stack, else the playbook's name.
@@ -73,13 +88,51 @@ func stackName(stack, ref string, vars map[string]string) string {
 	return ref
 }
 
+// destroyEach runs destroy on every host, one summary row each.
+func destroyEach(ctx context.Context, r *run, opts deploy.Options, volumes bool) ([]summaryRow, error) {
+	results, err := eachHost(ctx, r, everyHost(r), func(ctx context.Context, h rollout.Host, conn remote.Conn) (*deploy.Result, error) {
+		return deploy.Destroy(ctx, conn, h.Playbook, volumes, opts)
+	})
+	rows := make([]summaryRow, len(results))
+	for i, res := range results {
+		rows[i] = summaryRow{host: res.Host, res: res.Value, err: res.Err, skipped: res.Skipped, duration: res.Duration}
+		if res.Value != nil {
+			rows[i].stats = res.Value.Stats
+		}
+	}
+	return rows, err
+}
+
+// doomedVolumes lists, per host, the volumes destroy --volumes would delete
+// and their sizes, from a dry run that prints nothing: what the confirmation
+// names.
+func doomedVolumes(ctx context.Context, r *run, opts deploy.Options) ([]string, error) {
+	opts.DryRun, opts.Reporter = true, ui.Discard{}
+	rows, err := destroyEach(ctx, r, opts, true)
+	if err != nil {
+		return nil, withCode(fleetExitCode(rows), fmt.Errorf("list the volumes to delete: %w", err))
+	}
+	var lines []string
+	for _, row := range rows {
+		if row.res == nil || row.res.Plan == nil {
+			continue
+		}
+		for _, act := range row.res.Plan.Actions {
+			if act.Object == plan.Volume && act.Kind == plan.Remove {
+				lines = append(lines, fmt.Sprintf("  %s: volume %s (%s)", row.host, act.Name, strings.Join(act.Reasons, ", ")))
+			}
+		}
+	}
+	return lines, nil
+}
+
 // confirm asks on a terminal; without one, destructive commands need --yes.
 func (a *App) confirm(question string) error {
 	f, ok := a.stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return usageError("refusing to delete volumes without confirmation: stdin is not a terminal; pass --yes")
+		return usageError("%s\nrefusing to delete without confirmation: stdin is not a terminal; pass --yes", question)
 	}
-	fmt.Fprintf(a.stderr, "%s Type yes to confirm: ", question)
+	fmt.Fprintf(a.stderr, "%s\nType yes to confirm: ", question)
 	line, _ := bufio.NewReader(f).ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
 		return usageError("not confirmed; nothing was deleted")

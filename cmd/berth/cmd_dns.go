@@ -17,9 +17,9 @@ func dnsFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "domain", Usage: "DNS `NAME` to point at the healthy hosts (overrides the playbook's dns.name)", Category: "DNS"},
 		&cli.StringFlag{Name: "zone-id", Usage: "Route 53 hosted zone `ID` (default: the longest matching public zone)", Category: "DNS"},
-		&cli.DurationFlag{Name: "dns-timeout", Value: 5 * time.Minute, Usage: "wait this long for Route 53 to report the change INSYNC", Category: "DNS"},
+		&cli.DurationFlag{Name: "dns-timeout", Value: 5 * time.Minute, Usage: "wait up to `DURATION` for Route 53 to report the change INSYNC", Category: "DNS"},
 		&cli.BoolFlag{Name: "no-dns-wait", Usage: "do not wait for the DNS change to be INSYNC", Category: "DNS"},
-		&cli.DurationFlag{Name: "dns-poll", Value: 10 * time.Second, Usage: "first delay between INSYNC checks (Route 53 backs off from there)", Category: "DNS"},
+		&cli.DurationFlag{Name: "dns-poll", Value: 10 * time.Second, Usage: "first `DELAY` between INSYNC checks (Route 53 backs off from there)", Category: "DNS"},
 	}
 }
 

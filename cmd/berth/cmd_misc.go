@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/deploy"
+	"github.com/berth-sh/berth/internal/inventory"
 	"github.com/berth-sh/berth/internal/rollout"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
@@ -31,6 +32,7 @@ func (a *App) playbooksCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "show",
 			Usage:     "print a built-in playbook's YAML",
+			Args:      true,
 			ArgsUsage: "NAME",
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {
@@ -51,7 +53,7 @@ func (a *App) hostsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "hosts",
 		Usage: "list the targets discovery finds (id, name, public/private IP, state)",
-		Flags: concat(targetFlags(), []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}}),
+		Flags: concat(targetFlags(), []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print one JSON object per target and line (fields in the README)"}}),
 		Action: func(c *cli.Context) error {
 			targets, err := a.targets(c)
 			if err != nil {
@@ -59,8 +61,12 @@ func (a *App) hostsCommand() *cli.Command {
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(targets)
+				for _, t := range targets {
+					if err := enc.Encode(hostJSON(t)); err != nil {
+						return err
+					}
+				}
+				return nil
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tPUBLIC IP\tPRIVATE IP\tSTATE\tSSH")
@@ -70,6 +76,21 @@ func (a *App) hostsCommand() *cli.Command {
 			return tw.Flush()
 		},
 	}
+}
+
+// targetJSON is one line of hosts --json; the README documents its fields.
+type targetJSON struct {
+	Name      string            `json:"name"`
+	ID        string            `json:"id,omitempty"`
+	SSH       string            `json:"ssh,omitempty"`
+	PublicIP  string            `json:"public_ip,omitempty"`
+	PrivateIP string            `json:"private_ip,omitempty"`
+	State     string            `json:"state,omitempty"`
+	Vars      map[string]string `json:"vars,omitempty"`
+}
+
+func hostJSON(t inventory.Target) targetJSON {
+	return targetJSON{Name: t.Name, ID: t.ID, SSH: t.SSHTarget(), PublicIP: t.PublicIP, PrivateIP: t.PrivateIP, State: t.State, Vars: t.Vars}
 }
 
 func dash(s string) string {

@@ -17,6 +17,7 @@ func (a *App) runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run an ad-hoc command on every target",
+		Args:      true,
 		ArgsUsage: "-- CMD [ARGS...]",
 		Description: `Runs CMD with ARGS on every target, like "ansible all -a". Each output line
 is prefixed with its host; stdout stays stdout and stderr stays stderr. The

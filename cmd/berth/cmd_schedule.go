@@ -20,13 +20,13 @@ const defaultRunTimeout = 30 * time.Minute
 
 func scheduleFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.DurationFlag{Name: "every", Usage: "run the deploy this often, e.g. 15m, 1h, 24h", Category: "Schedule"},
+		&cli.DurationFlag{Name: "every", Usage: "run the deploy every `DURATION`, e.g. 15m, 1h, 24h", Category: "Schedule"},
 		&cli.StringFlag{Name: "at", Usage: "run the deploy every day at `HH:MM` (local time)", Category: "Schedule"},
 		&cli.StringFlag{Name: "calendar", Usage: "run the deploy on a systemd OnCalendar `EXPR`, e.g. \"Mon *-*-* 04:00\"", Category: "Schedule"},
 		&cli.BoolFlag{Name: "no-pull", Usage: "do not add --pull (scheduled deploys pull by default, to pick up new images of the same tag)", Category: "Schedule"},
 		&cli.StringFlag{Name: "on-failure", Usage: "shell `CMD` run when a scheduled run fails, with $BERTH_EXIT_CODE, $BERTH_SUMMARY and $BERTH_SCHEDULE set", Category: "Schedule"},
 		&cli.StringFlag{Name: "env-file", Usage: "secrets `FILE` (mode 0600) the unit reads; the secret variables set now are written there", Category: "Schedule"},
-		&cli.DurationFlag{Name: "run-timeout", Value: defaultRunTimeout, Usage: "stop a scheduled run that takes longer (TimeoutStartSec)", Category: "Schedule"},
+		&cli.DurationFlag{Name: "run-timeout", Value: defaultRunTimeout, Usage: "stop a scheduled run that takes longer than `DURATION` (TimeoutStartSec)", Category: "Schedule"},
 		&cli.BoolFlag{Name: "user-unit", Usage: "a unit of your own systemd instance (systemctl --user) instead of a system unit with User=", Category: "Schedule"},
 		&cli.BoolFlag{Name: "check", Usage: "run the scheduled command once now, in the environment the unit will have; write nothing", Category: "Schedule"},
 		&cli.BoolFlag{Name: "print", Usage: "print the units instead of writing them", Category: "Schedule"},
@@ -35,8 +35,8 @@ func scheduleFlags() []cli.Flag {
 		&cli.StringFlag{Name: "remove", Usage: "remove the schedule `NAME` berth wrote (see --list)", Category: "Schedule"},
 		&cli.StringFlag{Name: "unit-name", Usage: "systemd unit `NAME` (default berth-STACK)", Category: "Schedule"},
 		&cli.StringFlag{Name: "unit-dir", Usage: "where units are written `DIR` (default /etc/systemd/system, or ~/.config/systemd/user with --user-unit)", Category: "Schedule"},
-		&cli.StringFlag{Name: "berth-path", Usage: "berth binary to run (default: this one)", Category: "Schedule"},
-		&cli.StringFlag{Name: "workdir", Usage: "directory to run in (default: the current one)", Category: "Schedule"},
+		&cli.StringFlag{Name: "berth-path", Usage: "berth binary `PATH` to run (default: this one)", Category: "Schedule"},
+		&cli.StringFlag{Name: "workdir", Usage: "`DIR` to run in (default: the current one)", Category: "Schedule"},
 	}
 }
 

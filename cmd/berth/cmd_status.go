@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -19,9 +20,9 @@ import (
 func (a *App) statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
-		Usage: "show each host's containers, volumes (with their host mountpoints) and networks",
+		Usage: "show each host's containers (with published ports), volumes (with their host mountpoints) and networks",
 		Description: `Reads the stack's state on every target in one round trip per host and
-prints, per host: containers (state, health, image), volumes with the directory
+prints, per host: containers (state, health, published ports, image), volumes with the directory
 on the host that holds their data, networks, and whether a deploy lock is held;
 with --domain (or the playbook's dns.name), the A record and whether it
 points at these targets.`,
@@ -86,20 +87,20 @@ func renderStatus(st *deploy.State, pb *playbooks.Playbook) (string, map[string]
 	// One table per section, each as wide as its longest name.
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	var cs []map[string]any
-	fmt.Fprintln(tw, "CONTAINER\tSTATE\tHEALTH\tIMAGE")
+	fmt.Fprintln(tw, "CONTAINER\tSTATE\tHEALTH\tPORTS\tIMAGE")
 	for _, name := range containerNames {
 		ct, ok := obs.Containers[name]
 		if !ok {
-			fmt.Fprintf(tw, "%s\tabsent\t-\t-\n", name)
+			fmt.Fprintf(tw, "%s\tabsent\t-\t-\t-\n", name)
 			cs = append(cs, map[string]any{"name": name, "state": "absent"})
 			continue
 		}
-		health := ct.Health
-		if health == "" {
-			health = "-"
+		ports := make([]string, len(ct.Ports))
+		for i, p := range ct.Ports {
+			ports[i] = p.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, ct.State, health, ct.Image)
-		cs = append(cs, map[string]any{"name": name, "state": ct.State, "health": ct.Health, "image": ct.Image, "image_id": ct.ImageID})
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, ct.State, dash(ct.Health), dash(strings.Join(ports, ",")), ct.Image)
+		cs = append(cs, map[string]any{"name": name, "state": ct.State, "health": ct.Health, "ports": ports, "image": ct.Image, "image_id": ct.ImageID})
 	}
 	tw.Flush()
 	var vs []map[string]any

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -11,6 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/suggest"
+	"github.com/berth-sh/berth/playbooks"
 )
 
 // defaultConfig is read from the working directory when --config is not given.
@@ -21,6 +25,7 @@ const defaultConfig = "berth.yaml"
 type fileConfig struct {
 	path  string
 	flags map[string]any
+	keys  map[string]*yaml.Node // each flag setting's key as written, for messages
 	vars  map[string]string
 	hosts []configHost
 }
@@ -47,13 +52,24 @@ func loadConfig(c *cli.Context) (*fileConfig, error) {
 	if err != nil {
 		return nil, usageError("read config: %v", err)
 	}
-	var raw map[string]yaml.Node
-	if err := yaml.Unmarshal(data, &raw); err != nil {
-		return nil, usageError("parse config %s: %v", path, err)
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, withCode(exitUsage, playbooks.SyntaxError(path, data, err))
 	}
-	cfg := &fileConfig{path: path, flags: map[string]any{}}
-	for key, node := range raw {
-		name := strings.ReplaceAll(key, "_", "-")
+	cfg := &fileConfig{path: path, flags: map[string]any{}, keys: map[string]*yaml.Node{}}
+	if len(doc.Content) == 0 {
+		return cfg, nil // an empty file sets nothing
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, cfg.errorAt(root, "expected a mapping of settings, got a %s", nodeKind(root))
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, node := root.Content[i], root.Content[i+1]
+		name := strings.ReplaceAll(key.Value, "_", "-")
+		if _, dup := cfg.keys[name]; dup || (name == "vars" && cfg.vars != nil) || (name == "hosts" && cfg.hosts != nil) {
+			return nil, cfg.errorAt(key, "%s is set twice", key.Value)
+		}
 		var err error
 		switch name {
 		case "vars":
@@ -64,12 +80,29 @@ func loadConfig(c *cli.Context) (*fileConfig, error) {
 			var v any
 			err = node.Decode(&v)
 			cfg.flags[name] = v
+			cfg.keys[name] = key
 		}
 		if err != nil {
-			return nil, usageError("%s:%d: %s: %v", path, node.Line, key, err)
+			return nil, cfg.errorAt(node, "%s: %s", key.Value, decodeLineRe.ReplaceAllString(err.Error(), ""))
 		}
 	}
 	return cfg, nil
+}
+
+// decodeLineRe is yaml.v3's own prefix of decode errors; errorAt places them.
+var decodeLineRe = regexp.MustCompile(`^yaml: unmarshal errors:\n\s*line \d+: `)
+
+// errorAt is a usage error at n's place in the config file, formatted like
+// a playbook's errors (file:line:col: message).
+func (cfg *fileConfig) errorAt(n *yaml.Node, format string, args ...any) error {
+	return withCode(exitUsage, &playbooks.Error{File: cfg.path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)})
+}
+
+func nodeKind(n *yaml.Node) string {
+	if n.Kind == yaml.SequenceNode {
+		return "list"
+	}
+	return "value"
 }
 
 // applyConfig reads the config once per run, keeps it for vars and hosts,
@@ -92,10 +125,11 @@ func (a *App) applyConfig(c *cli.Context) error {
 	}
 	sort.Strings(names)
 	everywhere := allFlagNames(c.App.Commands)
+	var unknown []string
 	for _, name := range names {
 		if !known[name] {
 			if !everywhere[name] {
-				return usageError("%s: unknown setting %q", cfg.path, name)
+				unknown = append(unknown, name)
 			}
 			continue // a setting for other commands
 		}
@@ -104,15 +138,43 @@ func (a *App) applyConfig(c *cli.Context) error {
 		}
 		values, err := flagValues(cfg.flags[name])
 		if err != nil {
-			return usageError("%s: %s: %v", cfg.path, name, err)
+			hint := ""
+			if name == "var" {
+				hint = " (did you mean vars:?)"
+			}
+			return cfg.errorAt(cfg.keys[name], "%s: %v%s", cfg.keys[name].Value, err, hint)
 		}
 		for _, v := range values {
 			if err := c.Set(name, v); err != nil {
-				return usageError("%s: %s: %v", cfg.path, name, err)
+				return cfg.errorAt(cfg.keys[name], "%s: invalid value %q: %v", cfg.keys[name].Value, v, err)
 			}
 		}
 	}
+	if len(unknown) > 0 {
+		// After the known settings, so a playbook: in the file counts.
+		return cfg.unknownSetting(unknown, everywhere, declaredVars(c.String("playbook")))
+	}
 	return nil
+}
+
+// unknownSetting reports the first unknown key in the file, where it is,
+// with the setting it likely meant, or vars: when it is a playbook var.
+func (cfg *fileConfig) unknownSetting(unknown []string, flags map[string]bool, vars []string) error {
+	slices.SortFunc(unknown, func(a, b string) int { return cfg.keys[a].Line - cfg.keys[b].Line })
+	key := cfg.keys[unknown[0]]
+	hint := ""
+	if v := strings.ReplaceAll(key.Value, "-", "_"); slices.Contains(vars, v) {
+		hint = fmt.Sprintf(" (%s is a playbook var: put it under vars:)", v)
+	} else {
+		settings := []string{"vars", "hosts"}
+		for n := range flags {
+			settings = append(settings, n)
+		}
+		if s := suggest.Closest(strings.ReplaceAll(key.Value, "_", "-"), settings); s != "" {
+			hint = fmt.Sprintf(" (did you mean %s?)", s)
+		}
+	}
+	return cfg.errorAt(key, "unknown setting %q%s", key.Value, hint)
 }
 
 func flagValues(v any) ([]string, error) {

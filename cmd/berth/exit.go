@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/berth-sh/berth/internal/awscfg"
 	"github.com/berth-sh/berth/internal/deploy"
 )
 
@@ -12,18 +13,19 @@ import (
 const (
 	exitOK          = 0   // success; for deploy: converged (changed or not)
 	exitFailure     = 1   // a host failed, or berth itself did
-	exitDrift       = 2   // plan found changes; deploy --detailed-exitcode applied changes
+	exitDrift       = 2   // plan, deploy --dry-run, destroy --dry-run: changes found; deploy --detailed-exitcode: changes applied
 	exitLockHeld    = 3   // another run holds a deploy lock
-	exitUsage       = 64  // bad flags, arguments, playbook or configuration
+	exitUsage       = 64  // bad flags, arguments, playbook or configuration, no AWS region
 	exitInterrupted = 130 // Ctrl-C or SIGTERM
 )
 
 const exitCodesHelp = `EXIT CODES:
    0    success (deploy: the hosts converged, with or without changes)
    1    failure: at least one host failed, or berth could not run
-   2    plan: drift found; deploy --detailed-exitcode: changes were applied
+   2    plan, deploy --dry-run, destroy --dry-run: something would change;
+        deploy --detailed-exitcode: changes were applied
    3    a deploy lock is held by another run (see berth unlock)
-   64   usage error: bad flags, arguments, playbook or configuration
+   64   usage error: bad flags, arguments, playbook or configuration (or no AWS region)
    130  interrupted (Ctrl-C or SIGTERM); locks were released`
 
 // exitError carries an exit code through urfave/cli's error return.
@@ -49,15 +51,20 @@ func withCode(code int, err error) error { return &exitError{code: code, err: er
 
 // exitCode picks the code for an error returned by a command.
 func exitCode(ctx context.Context, err error) int {
+	if ctx.Err() != nil {
+		// Even without an error: hosts an interrupt kept from starting
+		// are skipped, not failed, and the run did not do its work.
+		return exitInterrupted
+	}
 	if err == nil {
 		return exitOK
-	}
-	if ctx.Err() != nil {
-		return exitInterrupted
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	if errors.Is(err, awscfg.ErrNoRegion) {
+		return exitUsage // a setting is missing, as with a missing flag
 	}
 	var lock *deploy.LockHeldError
 	if errors.As(err, &lock) {

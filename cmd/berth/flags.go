@@ -21,23 +21,26 @@ func targetFlags() []cli.Flag {
 		&cli.StringFlag{Name: "profile", Usage: "AWS shared config `PROFILE`", EnvVars: []string{"AWS_PROFILE"}, Category: "AWS"},
 		&cli.BoolFlag{Name: "private-ip", Usage: "connect to EC2 instances by private IP (inside the VPC)", Category: "AWS"},
 		&cli.BoolFlag{Name: "wait-running", Usage: "wait for pending EC2 instances to be running", Category: "AWS"},
-		&cli.DurationFlag{Name: "aws-timeout", Value: awscfg.DefaultTimeout, Usage: "give up on an AWS API call that has not answered after this long, retries included", Category: "AWS"},
+		&cli.DurationFlag{Name: "aws-timeout", Value: awscfg.DefaultTimeout, Usage: "give up on an AWS API call that has not answered after `DURATION`, retries included", Category: "AWS"},
 		&cli.StringFlag{Name: "user", Usage: "SSH `USER` for targets that do not name one", Category: "SSH"},
-		&cli.IntFlag{Name: "port", Usage: "SSH `PORT` for targets that do not name one (default 22)", Category: "SSH"},
+		&cli.IntFlag{Name: "port", DefaultText: "22", Usage: "SSH `PORT` for targets that do not name one", Category: "SSH"},
 		&cli.StringSliceFlag{Name: "identity", Aliases: []string{"i"}, Usage: "private key `FILE` (repeatable; default ~/.ssh/id_*)", Category: "SSH"},
 		&cli.StringFlag{Name: "known-hosts", Usage: "known_hosts `FILE` (default ~/.ssh/known_hosts)", Category: "SSH"},
 		&cli.StringFlag{Name: "host-key-policy", Value: "strict", Usage: "`POLICY`: strict, accept-new (trust on first use) or insecure-ignore-host-key", Category: "SSH"},
 		&cli.StringFlag{Name: "ssh-config", Usage: "ssh config `FILE` (default ~/.ssh/config; \"none\" to ignore)", Category: "SSH"},
 		&cli.StringFlag{Name: "jump", Usage: "jump host(s) `[user@]bastion[:port]`, comma-separated, like ssh -J", Category: "SSH"},
-		&cli.DurationFlag{Name: "connect-timeout", Value: 30 * time.Second, Usage: "keep retrying a host's SSH connection this long", Category: "SSH"},
+		&cli.DurationFlag{Name: "connect-timeout", Value: 30 * time.Second, Usage: "keep retrying a host's SSH connection for `DURATION`", Category: "SSH"},
 		&cli.BoolFlag{Name: "sudo", Usage: "run remote commands through sudo -n", Category: "SSH"},
 		&cli.IntFlag{Name: "parallel", Value: 10, Usage: "at most `N` hosts at once", Category: "Fleet"},
 	}
 }
 
+// defaultPlaybook is the built-in playbook used when --playbook is not given.
+const defaultPlaybook = "wordpress"
+
 func playbookFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "playbook", Aliases: []string{"p"}, Value: "wordpress", Usage: "built-in playbook `NAME` or a playbook file PATH", Category: "Playbook"},
+		&cli.StringFlag{Name: "playbook", Aliases: []string{"p"}, Value: defaultPlaybook, Usage: "built-in playbook `NAME` or a playbook file PATH", Category: "Playbook"},
 		&cli.StringSliceFlag{Name: "var", Usage: "set a playbook variable `key=value` (repeatable); wins over a host's own vars, which win over berth.yaml vars:, which win over the playbook's defaults", Category: "Playbook"},
 		&cli.StringFlag{Name: "stack", Usage: "stack `NAME` (default: the playbook's name)", Category: "Playbook"},
 		&cli.StringFlag{Name: "state-dir", Usage: "berth's state `DIR` on the hosts (default ~/.berth)", Category: "Playbook"},

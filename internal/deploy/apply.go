@@ -116,7 +116,7 @@ func (a *applier) container(ctx context.Context, act plan.Action) error {
 	case plan.Remove:
 		return a.run(ctx, docker.RemoveArgs(act.Name))
 	case plan.Start:
-		return waitReady(ctx, a.conn, act.Container, docker.StartArgs(act.Name))
+		return waitReady(ctx, a.conn, a.rep, act.Container, docker.StartArgs(act.Name))
 	case plan.Create:
 		if err := a.start(ctx, act.Container); err != nil {
 			a.conn.Run(context.WithoutCancel(ctx), remote.Cmd{Args: docker.RemoveArgs(act.Name)}) //nolint:errcheck // best effort: the error that matters is returned
@@ -145,7 +145,7 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 	}
 	if len(c.Networks) <= 1 {
 		// The usual case: run and wait in one round trip.
-		return waitReady(ctx, a.conn, c, args)
+		return waitReady(ctx, a.conn, a.rep, c, args)
 	}
 	if err := a.run(ctx, args); err != nil {
 		return fmt.Errorf("container %s: %w", c.Name, err)
@@ -155,7 +155,7 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 			return fmt.Errorf("container %s: %w", c.Name, err)
 		}
 	}
-	return waitReady(ctx, a.conn, c, nil)
+	return waitReady(ctx, a.conn, a.rep, c, nil)
 }
 
 // replace keeps the old container (stopped, renamed) until the new one is

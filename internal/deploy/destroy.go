@@ -40,6 +40,9 @@ func Destroy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, volu
 		return res, err
 	}
 	res.Plan = plan.Destroy(stack, pb, st.Docker, volumes)
+	if err := addVolumeSizes(ctx, conn, res.Plan); err != nil {
+		rep.Warn("%v", err)
+	}
 	reportPlan(rep, res.Plan)
 	if opts.DryRun {
 		return res, nil

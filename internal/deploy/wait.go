@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
 )
@@ -48,29 +49,36 @@ func (e *NotReadyError) Error() string {
 	return fmt.Sprintf("container %s did not become ready: %s", e.Container, e.Reason)
 }
 
+// runningTimeout is how long a container without a health check may take to
+// be running.
+const runningTimeout = 30 * time.Second
+
 // healthTimeout is how long Docker itself may take to call a container
-// unhealthy, plus a margin for the first check.
+// unhealthy, plus a margin for the first check. The playbook's defaults
+// (playbooks.DefaultHealthInterval, DefaultHealthRetries) are already applied.
 func healthTimeout(c *playbooks.Container) time.Duration {
 	if c.Health == nil {
-		return 30 * time.Second
+		return runningTimeout
 	}
-	interval := c.Health.Interval
-	if interval <= 0 {
-		interval = 5 * time.Second
-	}
-	retries := c.Health.Retries
-	if retries <= 0 {
-		retries = 3
-	}
-	return interval*time.Duration(retries+2) + 30*time.Second
+	return c.Health.Interval*time.Duration(c.Health.Retries+2) + 30*time.Second
 }
 
 // waitReady runs start (a docker argv; may be empty) and waits for Docker's
-// health check in one round trip, then for the ready probe.
-func waitReady(ctx context.Context, conn remote.Conn, c *playbooks.Container, start []string) error {
+// health check in one round trip, then for the ready probe. Each wait is
+// announced when it starts and when it ends, so a long first start is never
+// silent.
+func waitReady(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.Container, start []string) error {
+	timeout := healthTimeout(c)
+	what := "running"
+	if c.Health != nil {
+		what = "healthy"
+	}
+	w := waitReporter{rep: rep, w: ui.Wait{Container: c.Name, Phase: "health", Timeout: timeout}}
+	w.started("waiting up to %s for %s to be %s", timeout, c.Name, what)
 	var out bytes.Buffer
-	secs := strconv.Itoa(int(healthTimeout(c).Seconds()))
+	secs := strconv.Itoa(int(timeout.Seconds()))
 	err := remote.Script(ctx, conn, waitScript, &out, append([]string{c.Name, secs}, start...)...)
+	w.ended(err, "%s is %s", c.Name, what)
 	var exit *remote.ExitError
 	if errors.As(err, &exit) && exit.Code == 1 {
 		return &NotReadyError{Container: c.Name, Reason: strings.TrimSpace(out.String())}
@@ -82,9 +90,37 @@ func waitReady(ctx context.Context, conn remote.Conn, c *playbooks.Container, st
 		return fmt.Errorf("wait for %s: %w", c.Name, err)
 	}
 	if c.Ready != nil && c.Ready.HTTP != "" {
-		return probeHTTP(ctx, conn, c)
+		w := waitReporter{rep: rep, w: ui.Wait{Container: c.Name, Phase: "ready", Timeout: c.Ready.Timeout}}
+		w.started("waiting up to %s for %s to answer %s", c.Ready.Timeout, c.Name, c.Ready.HTTP)
+		err := probeHTTP(ctx, conn, c)
+		w.ended(err, "%s answers %s", c.Name, c.Ready.HTTP)
+		return err
 	}
 	return nil
+}
+
+// waitReporter announces one wait: a line when it starts, one when it ends.
+type waitReporter struct {
+	rep   ui.Host
+	w     ui.Wait
+	start time.Time
+}
+
+func (r *waitReporter) started(format string, args ...any) {
+	r.start = time.Now()
+	r.w.Status = ui.WaitStarted
+	r.rep.Emit(ui.KindWait, fmt.Sprintf(format, args...), r.w.Data())
+}
+
+func (r *waitReporter) ended(err error, format string, args ...any) {
+	r.w.Elapsed = time.Since(r.start)
+	r.w.Status = ui.WaitReady
+	msg := fmt.Sprintf(format, args...) + fmt.Sprintf(" (after %s)", r.w.Elapsed.Round(time.Second))
+	if err != nil {
+		r.w.Status = ui.WaitFailed
+		msg = fmt.Sprintf("%s: not ready after %s", r.w.Container, r.w.Elapsed.Round(time.Second))
+	}
+	r.rep.Emit(ui.KindWait, msg, r.w.Data())
 }
 
 // probeHTTP GETs the ready URL from the host's point of view, through the
@@ -94,10 +130,7 @@ func probeHTTP(ctx context.Context, conn remote.Conn, c *playbooks.Container) er
 	if !ok {
 		return fmt.Errorf("probe %s: connection to %s cannot open TCP connections", c.Ready.HTTP, conn.Host())
 	}
-	timeout := c.Ready.Timeout
-	if timeout <= 0 {
-		timeout = 120 * time.Second
-	}
+	timeout := c.Ready.Timeout // playbooks.DefaultReadyTimeout when the playbook left it out
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{

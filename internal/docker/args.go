@@ -20,11 +20,11 @@ func VolumeCreateArgs(stack string, v playbooks.Volume) []string {
 
 // NetworkCreateArgs creates a network labelled with the stack.
 func NetworkCreateArgs(stack string, n playbooks.Network) []string {
-	driver := n.Driver
-	if driver == "" {
-		driver = playbooks.DefaultNetworkDriver
+	args := []string{"docker", "network", "create"}
+	if n.Driver != "" { // playbooks.Parse fills in DefaultNetworkDriver
+		args = append(args, "--driver", n.Driver)
 	}
-	return []string{"docker", "network", "create", "--driver", driver, "--label", LabelStack + "=" + stack, n.Name}
+	return append(args, "--label", LabelStack+"="+stack, n.Name)
 }
 
 // RunArgs starts container c detached, on its first network (the others are

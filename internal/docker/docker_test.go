@@ -69,7 +69,7 @@ func TestSimpleArgs(t *testing.T) {
 		want string
 	}{
 		{VolumeCreateArgs("s", playbooks.Volume{Name: "v"}), "docker volume create --label berth.stack=s v"},
-		{NetworkCreateArgs("s", playbooks.Network{Name: "n"}), "docker network create --driver bridge --label berth.stack=s n"},
+		{NetworkCreateArgs("s", playbooks.Network{Name: "n"}), "docker network create --label berth.stack=s n"},
 		{NetworkCreateArgs("s", playbooks.Network{Name: "n", Driver: "macvlan"}), "docker network create --driver macvlan --label berth.stack=s n"},
 		{NetworkConnectArgs("n", "c"), "docker network connect n c"},
 		{RemoveArgs("c"), "docker rm -f c"},

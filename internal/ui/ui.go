@@ -21,7 +21,31 @@ const (
 	KindWarn     Kind = "warning"
 	KindError    Kind = "error"
 	KindSummary  Kind = "summary" // one host's outcome, or the run's
+	KindWait     Kind = "wait"    // a wait for a container started or ended (Data: see Wait)
 )
+
+// Wait is the Data of a KindWait event: which container, which wait (Docker's
+// health check or the ready probe), how long it may take, and how it ended.
+type Wait struct {
+	Container string
+	Phase     string // "health" or "ready"
+	Status    string // WaitStarted, WaitReady or WaitFailed
+	Timeout   time.Duration
+	Elapsed   time.Duration
+}
+
+// Wait statuses.
+const (
+	WaitStarted = "waiting"
+	WaitReady   = "ready"
+	WaitFailed  = "failed"
+)
+
+// Data is the event data of a wait, in the JSON stream's units.
+func (w Wait) Data() map[string]any {
+	return map[string]any{"container": w.Container, "phase": w.Phase, "status": w.Status,
+		"timeout_ms": w.Timeout.Milliseconds(), "elapsed_ms": w.Elapsed.Milliseconds()}
+}
 
 // Event is one thing that happened. Data carries machine-readable details for
 // --json; humans see Message.
@@ -59,7 +83,7 @@ func (h *Human) Report(e Event) {
 	switch e.Kind {
 	case KindPlan, KindResult:
 		w = h.out
-	case KindProgress, KindSummary:
+	case KindProgress, KindSummary, KindWait:
 		if h.quiet {
 			return
 		}
