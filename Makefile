@@ -18,8 +18,8 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Side-by-side benchmarks against Ansible (installs what is missing, starts
-# its own sshd servers; about 15 minutes on 2 cores). Knobs: bench/run.
+# Side-by-side benchmarks against Ansible and docker-compose (installs what is missing, starts
+# its own sshd servers; about 25 minutes on 2 cores with the defaults). Knobs: bench/run.
 bench: build
 	bench/run
 

@@ -46,14 +46,14 @@ func main() {
 	flag.Parse()
 	c.runs = envInt("BENCH_RUNS", 5)
 	c.fleetRuns = envInt("BENCH_FLEET_RUNS", 3)
-	c.fleet = envInts("BENCH_FLEET", "1 10 50 100")
+	c.fleet = envInts("BENCH_FLEET", "1 10 50 100 200")
 	c.forks = envInts("BENCH_FORKS", "10")
 	c.ansibleMax = envInt("BENCH_ANSIBLE_FLEET_MAX", 50)
 	for _, p := range strings.Fields(envStr("BENCH_FLEET_PIPELINING", "on")) {
 		c.fleetPipe = append(c.fleetPipe, p == "on" || p == "true" || p == "1")
 	}
 	c.cases = map[string]bool{}
-	for _, k := range strings.Fields(envStr("BENCH_CASES", "noop cold fleet")) {
+	for _, k := range strings.Fields(envStr("BENCH_CASES", "noop cold fleet change")) {
 		c.cases[k] = true
 	}
 	if c.runs < 1 || c.fleetRuns < 1 {
@@ -85,7 +85,7 @@ func (b *bench) run(ctx context.Context) error {
 			return err
 		}
 	}
-	if b.c.cases["noop"] || b.c.cases["fleet"] {
+	if b.c.cases["noop"] || b.c.cases["fleet"] || b.c.cases["change"] {
 		if err := b.converge(ctx, &r); err != nil {
 			return err
 		}
@@ -100,9 +100,15 @@ func (b *bench) run(ctx context.Context) error {
 			return err
 		}
 	}
+	// Last: it leaves the no-op stacks with another greeting.
+	if b.c.cases["change"] {
+		if err := b.changeCase(ctx, &r); err != nil {
+			return err
+		}
+	}
 	r.elapsed = time.Since(start)
-	r.settings = fmt.Sprintf("BENCH_RUNS=%d BENCH_FLEET_RUNS=%d BENCH_FLEET=%q BENCH_FORKS=%q BENCH_FLEET_PIPELINING=%q BENCH_ANSIBLE_FLEET_MAX=%d",
-		b.c.runs, b.c.fleetRuns, joinInts(b.c.fleet), joinInts(b.c.forks), envStr("BENCH_FLEET_PIPELINING", "on"), b.c.ansibleMax)
+	r.settings = fmt.Sprintf("BENCH_RUNS=%d BENCH_FLEET_RUNS=%d BENCH_FLEET=%q BENCH_FORKS=%q BENCH_FLEET_PIPELINING=%q BENCH_ANSIBLE_FLEET_MAX=%d BENCH_USER=%s",
+		b.c.runs, b.c.fleetRuns, joinInts(b.c.fleet), joinInts(b.c.forks), envStr("BENCH_FLEET_PIPELINING", "on"), b.c.ansibleMax, b.user)
 	text := r.markdown()
 	fmt.Println(text)
 	if err := os.MkdirAll(b.c.out, 0o755); err != nil {

@@ -101,16 +101,24 @@ func timeStats(path string) (rssKiB int64, cpu float64) {
 	return rssKiB, cpu
 }
 
-// berth runs `berth deploy` against servers, all pointed at stack st.
-func (b *bench) berth(ctx context.Context, servers []*sshd, playbook string, st stack, parallel int) (sample, error) {
+// berth runs `berth deploy` as the bench user against servers, all pointed
+// at stack st; vars are extra --var NAME=VALUE.
+func (b *bench) berth(ctx context.Context, servers []*sshd, playbook string, st stack, parallel int, vars ...string) (sample, error) {
+	return b.berthAs(ctx, b.user, servers, playbook, st, parallel, vars...)
+}
+
+func (b *bench) berthAs(ctx context.Context, user string, servers []*sshd, playbook string, st stack, parallel int, vars ...string) (sample, error) {
 	args := []string{b.c.berth, "deploy", "--json",
 		"--identity", b.key, "--known-hosts", b.known, "--ssh-config", "none",
 		"--playbook", playbook, "--state-dir", b.path("state"),
 		"--var", "prefix=" + st.prefix, "--var", "web_port=" + strconv.Itoa(st.port),
 		"--var", "image=" + Image, "--var", "web_image=" + Image,
 		"--parallel", strconv.Itoa(parallel)}
+	for _, v := range vars {
+		args = append(args, "--var", v)
+	}
 	for _, s := range servers {
-		args = append(args, "--host", s.target(b.user))
+		args = append(args, "--host", s.target(user))
 	}
 	before := countLogs(servers)
 	logPath := b.path(fmt.Sprintf("run-%03d-berth.log", runSeq.Add(1)))
@@ -155,13 +163,13 @@ var recapRE = regexp.MustCompile(`(?m)^\S+\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unre
 // Each run gets its own ControlPath directory, so it opens its own SSH
 // connections (as a cron job minutes apart would), and its ControlPersist
 // masters are closed after it, outside the timed part.
-func (b *bench) ansible(ctx context.Context, servers []*sshd, st stack, forks int, pipelining, health bool) (sample, error) {
+func (b *bench) ansible(ctx context.Context, servers []*sshd, st stack, forks int, pipelining, health bool, greeting string) (sample, error) {
 	inv, err := b.inventory(servers)
 	if err != nil {
 		return sample{}, err
 	}
 	vars, _ := json.Marshal(map[string]any{
-		"prefix": st.prefix, "web_port": strconv.Itoa(st.port), "image": Image, "with_health": health,
+		"prefix": st.prefix, "web_port": strconv.Itoa(st.port), "image": Image, "with_health": health, "greeting": greeting,
 		"state_dir": b.path("astate"), "creds_dir": b.path("creds"),
 	})
 	seq := runSeq.Add(1)
@@ -242,32 +250,41 @@ func rounds(ctx context.Context, label string, n int, tools []tool, wantNoop boo
 	return res, nil
 }
 
+// greeting is the default of the stacks' greeting var (a no-op keeps it).
+const greeting = "hello"
+
 func (b *bench) coldCase(ctx context.Context, r *report) error {
 	cb := stack{b.prefix + "cb-", b.ports["cold-b"]}
 	ca := stack{b.prefix + "ca-", b.ports["cold-a"]}
+	cc := stack{b.prefix + "cc-", b.ports["cold-c"]}
 	one := []*sshd{b.single}
 	for _, health := range []bool{false, true} {
-		pb := b.coldPB
+		pb, cf := b.coldPB, b.composeCold
 		label := "cold deploy, no health checks"
 		if health {
-			pb = b.stackPB
+			pb, cf = b.stackPB, b.composeFile
 			label = "cold deploy, with health waits"
 		}
 		tools := []tool{
 			{name: "berth", run: func(ctx context.Context) (sample, error) { return b.berth(ctx, one, pb, cb, 10) },
 				before: func(ctx context.Context) { b.teardown(ctx, cb.prefix) }},
-			{name: "ansible pipelining=off", run: func(ctx context.Context) (sample, error) { return b.ansible(ctx, one, ca, 10, false, health) },
-				before: func(ctx context.Context) { b.teardown(ctx, ca.prefix) }},
-			{name: "ansible pipelining=on", run: func(ctx context.Context) (sample, error) { return b.ansible(ctx, one, ca, 10, true, health) },
-				before: func(ctx context.Context) { b.teardown(ctx, ca.prefix) }},
+			{name: "ansible pipelining=off", run: func(ctx context.Context) (sample, error) {
+				return b.ansible(ctx, one, ca, 10, false, health, greeting)
+			}, before: func(ctx context.Context) { b.teardown(ctx, ca.prefix) }},
+			{name: "ansible pipelining=on", run: func(ctx context.Context) (sample, error) {
+				return b.ansible(ctx, one, ca, 10, true, health, greeting)
+			}, before: func(ctx context.Context) { b.teardown(ctx, ca.prefix) }},
+			{name: "docker-compose", run: func(ctx context.Context) (sample, error) { return b.compose(ctx, b.single, cf, cc, greeting) },
+				before: func(ctx context.Context) { b.teardown(ctx, cc.prefix) }},
 		}
 		res, err := rounds(ctx, label, b.c.runs, tools, false)
 		if err != nil {
 			return err
 		}
 		r.tables = append(r.tables, singleTable(label, tools, res))
-		b.teardown(ctx, cb.prefix)
-		b.teardown(ctx, ca.prefix)
+		for _, st := range []stack{cb, ca, cc} {
+			b.teardown(ctx, st.prefix)
+		}
 	}
 	return nil
 }
@@ -280,30 +297,51 @@ func (b *bench) converge(ctx context.Context, r *report) error {
 	if _, err := b.berth(ctx, one, b.stackPB, b.noopB(), 10); err != nil {
 		return err
 	}
-	if _, err := b.ansible(ctx, one, b.noopA(), 10, true, true); err != nil {
+	if _, err := b.ansible(ctx, one, b.noopA(), 10, true, true, greeting); err != nil {
 		return err
 	}
-	// Untimed warm-up no-op runs, which also prove both are converged.
+	if _, err := b.compose(ctx, b.single, b.composeFile, b.noopC(), greeting); err != nil {
+		return err
+	}
+	// Untimed warm-up no-op runs, which also prove all are converged.
 	if s, err := b.berth(ctx, one, b.stackPB, b.noopB(), 10); err != nil || s.changes != 0 {
 		return fmt.Errorf("berth: second run is no no-op: changes=%d err=%v", s.changes, err)
 	}
-	if s, err := b.ansible(ctx, one, b.noopA(), 10, true, true); err != nil || s.changes != 0 {
+	if s, err := b.ansible(ctx, one, b.noopA(), 10, true, true, greeting); err != nil || s.changes != 0 {
 		return fmt.Errorf("ansible: second run is no no-op: changed=%d err=%v", s.changes, err)
+	}
+	if s, err := b.compose(ctx, b.single, b.composeFile, b.noopC(), greeting); err != nil || s.changes != 0 {
+		return fmt.Errorf("docker-compose: second run is no no-op: changes=%d err=%v", s.changes, err)
 	}
 	return nil
 }
 
 func (b *bench) noopB() stack { return stack{b.prefix + "b-", b.ports["noop-b"]} }
 func (b *bench) noopA() stack { return stack{b.prefix + "a-", b.ports["noop-a"]} }
+func (b *bench) noopC() stack { return stack{b.prefix + "c-", b.ports["noop-c"]} }
 
 func (b *bench) noopCase(ctx context.Context, r *report) error {
 	one := []*sshd{b.single}
 	tools := []tool{
 		{name: "berth", run: func(ctx context.Context) (sample, error) { return b.berth(ctx, one, b.stackPB, b.noopB(), 10) }},
-		{name: "ansible pipelining=off", run: func(ctx context.Context) (sample, error) { return b.ansible(ctx, one, b.noopA(), 10, false, true) }},
-		{name: "ansible pipelining=on", run: func(ctx context.Context) (sample, error) { return b.ansible(ctx, one, b.noopA(), 10, true, true) }},
+		{name: "ansible pipelining=off", run: func(ctx context.Context) (sample, error) {
+			return b.ansible(ctx, one, b.noopA(), 10, false, true, greeting)
+		}},
+		{name: "ansible pipelining=on", run: func(ctx context.Context) (sample, error) {
+			return b.ansible(ctx, one, b.noopA(), 10, true, true, greeting)
+		}},
+		{name: "docker-compose", run: func(ctx context.Context) (sample, error) {
+			return b.compose(ctx, b.single, b.composeFile, b.noopC(), greeting)
+		}},
 	}
-	label := "no-op redeploy, 1 host"
+	if b.user != "root" {
+		// The same berth run as root, whose ~/.bashrc here runs pyenv init:
+		// sshd starts every command through the login shell, which reads it.
+		tools = append(tools, tool{name: "berth as root (heavy ~/.bashrc)", run: func(ctx context.Context) (sample, error) {
+			return b.berthAs(ctx, "root", one, b.stackPB, b.noopB(), 10)
+		}})
+	}
+	label := fmt.Sprintf("no-op redeploy, 1 host (as %s)", b.user)
 	res, err := rounds(ctx, label, b.c.runs, tools, true)
 	if err != nil {
 		return err
@@ -314,6 +352,42 @@ func (b *bench) noopCase(ctx context.Context, r *report) error {
 	return nil
 }
 
+// changeCase changes one env var of web (GREETING) on every run, so each run
+// recreates web and waits for it (berth and Ansible: healthy and ready;
+// compose: not at all, it has no wait for the container it starts).
+func (b *bench) changeCase(ctx context.Context, r *report) error {
+	one := []*sshd{b.single}
+	var n atomic.Int64
+	next := func() string { return fmt.Sprintf("changed-%d", n.Add(1)) }
+	changed := func(s sample, err error) (sample, error) {
+		if err == nil && s.changes == 0 {
+			err = fmt.Errorf("a changed env var changed nothing")
+		}
+		return s, err
+	}
+	tools := []tool{
+		{name: "berth", run: func(ctx context.Context) (sample, error) {
+			return changed(b.berth(ctx, one, b.stackPB, b.noopB(), 10, "greeting="+next()))
+		}},
+		{name: "ansible pipelining=off", run: func(ctx context.Context) (sample, error) {
+			return changed(b.ansible(ctx, one, b.noopA(), 10, false, true, next()))
+		}},
+		{name: "ansible pipelining=on", run: func(ctx context.Context) (sample, error) {
+			return changed(b.ansible(ctx, one, b.noopA(), 10, true, true, next()))
+		}},
+		{name: "docker-compose", run: func(ctx context.Context) (sample, error) {
+			return changed(b.compose(ctx, b.single, b.composeFile, b.noopC(), next()))
+		}},
+	}
+	label := "changed env var (web recreated), 1 host"
+	res, err := rounds(ctx, label, b.c.runs, tools, false)
+	if err != nil {
+		return err
+	}
+	r.tables = append(r.tables, singleTable(label, tools, res))
+	return nil
+}
+
 func (b *bench) fleetCase(ctx context.Context, r *report) error {
 	for _, forks := range b.c.forks {
 		ft := fleetTable{forks: forks}
@@ -321,11 +395,13 @@ func (b *bench) fleetCase(ctx context.Context, r *report) error {
 			servers := b.fleet[:n]
 			tools := []tool{{name: "berth", run: func(ctx context.Context) (sample, error) {
 				return b.berth(ctx, servers, b.stackPB, b.noopB(), forks)
+			}}, {name: "floor: ssh docker inspect", run: func(ctx context.Context) (sample, error) {
+				return b.floor(ctx, servers, b.noopB(), forks)
 			}}}
 			if n <= b.c.ansibleMax {
 				for _, pipe := range b.c.fleetPipe {
 					tools = append(tools, tool{name: "ansible pipelining=" + onOff(pipe), run: func(ctx context.Context) (sample, error) {
-						return b.ansible(ctx, servers, b.noopA(), forks, pipe, true)
+						return b.ansible(ctx, servers, b.noopA(), forks, pipe, true, greeting)
 					}})
 				}
 			}

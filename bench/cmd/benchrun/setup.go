@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -49,17 +48,19 @@ type bench struct {
 	stackPB string // berth's playbook (the test stack)
 	coldPB  string // the same without health checks and ready probes
 	ansPB   string // the Ansible twin
+
+	composeFile string // the docker-compose twin
+	composeCold string // the same without health checks
+
+	createdUser bool // benchrun created the deploy user (and removes it)
 }
 
 func newBench(ctx context.Context, c config) (*bench, error) {
 	var id [3]byte
 	_, _ = rand.Read(id[:])
 	b := &bench{c: c, prefix: "bbench" + hex.EncodeToString(id[:]) + "-", ports: map[string]int{}}
-	u, err := user.Current()
-	if err != nil {
-		return nil, err
-	}
-	b.user = u.Username
+	b.user = envStr("BENCH_USER", benchUser)
+	var err error
 	// A short path: ssh control sockets live under it (108-byte limit).
 	b.work, err = os.MkdirTemp("/tmp", "bb")
 	if err != nil {
@@ -87,7 +88,7 @@ func (b *bench) path(elem ...string) string {
 }
 
 func (b *bench) setup(ctx context.Context) error {
-	for _, tool := range []string{"docker", "ansible-playbook", "ssh-keygen", "/usr/sbin/sshd", "/usr/bin/time", "busybox"} {
+	for _, tool := range []string{"docker", "ansible-playbook", "ssh-keygen", "/usr/sbin/sshd", "/usr/bin/time", "busybox", "docker-compose", "useradd"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s is missing (bench/run installs it): %v", tool, err)
 		}
@@ -107,17 +108,23 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := b.playbooks(); err != nil {
 		return err
 	}
-	for _, name := range []string{"noop-b", "noop-a", "cold-b", "cold-a"} {
+	for _, name := range []string{"noop-b", "noop-a", "noop-c", "cold-b", "cold-a", "cold-c"} {
 		p, err := freePort("127.0.0.1", b.ports)
 		if err != nil {
 			return err
 		}
 		b.ports[name] = p
 	}
-	for _, d := range []string{"state", "astate", "creds", "ansible-local"} {
+	for _, d := range []string{"state", "astate", "creds", "cstate", "ansible-local"} {
 		if err := os.MkdirAll(b.path(d), 0o700); err != nil {
 			return err
 		}
+	}
+	if err := b.deployUser(ctx); err != nil {
+		return err
+	}
+	if err := b.composeSetup(); err != nil {
+		return err
 	}
 	return b.ansibleConfig()
 }
@@ -425,6 +432,7 @@ func (b *bench) teardown(ctx context.Context, prefix string) {
 	_ = os.RemoveAll(b.path("state", prefix+"stack"))
 	_ = os.Remove(b.path("astate", prefix+"secrets.env"))
 	_ = os.Remove(b.path("creds", prefix+"db_password"))
+	_ = os.Remove(b.path("cstate", prefix+"secrets.env"))
 }
 
 func (b *bench) cleanup() {
@@ -447,6 +455,7 @@ func (b *bench) cleanup() {
 		}
 	}
 	b.teardown(ctx, b.prefix)
+	b.removeUser()
 	if !b.c.keep {
 		_ = os.RemoveAll(b.work)
 	} else {
