@@ -21,10 +21,6 @@ var (
 	imageRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$`)
 )
 
-// BackupSuffix marks a container kept (stopped) while its successor starts;
-// playbook names may not end with it.
-const BackupSuffix = ".berth-old"
-
 const maxNameLen = 63
 
 // validator collects every problem, each located through the decoder's positions.
@@ -112,8 +108,8 @@ func validate(file string, pb *Playbook, pos map[string]position) Errors {
 		p := fmt.Sprintf("containers[%d]", i)
 		if v.name(p+".name", "container", c.Name) {
 			switch {
-			case strings.HasSuffix(c.Name, BackupSuffix):
-				v.errf(p+".name", "container name %q: the suffix %s is reserved for berth's backups", c.Name, BackupSuffix)
+			case strings.HasSuffix(c.Name, backupSuffix):
+				v.errf(p+".name", "container name %q: the suffix %s is reserved for berth's backups", c.Name, backupSuffix)
 			case containers[c.Name]:
 				v.errf(p+".name", "container %q declared twice", c.Name)
 			}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/berth-sh/berth/internal/ui"
+	"github.com/berth-sh/berth/playbooks"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -101,6 +102,23 @@ func (a *App) cliApp() *cli.App {
 	}
 	withFlagChecks(app.Commands)
 	return app
+}
+
+// onSignals handles Ctrl-C and SIGTERM. The first cancels the run: no new
+// step starts, a container swap under way completes or rolls back, and deploy
+// locks are released. The second exits at once, saying what that leaves.
+func (a *App) onSignals(sigs <-chan os.Signal, cancel func(), exit func(int)) {
+	if _, ok := <-sigs; !ok {
+		return
+	}
+	fmt.Fprintln(a.stderr, "berth: interrupted: finishing the step in progress (a container swap completes or rolls back), then releasing deploy locks; press Ctrl-C again to exit at once")
+	cancel()
+	if _, ok := <-sigs; !ok {
+		return
+	}
+	fmt.Fprintln(a.stderr, "berth: exiting at once: a container being replaced may be left stopped as NAME"+playbooks.BackupName("")+
+		" and the deploy lock held; the next berth deploy restores or removes such a backup, once the lock is free (berth unlock if no other run is going)")
+	exit(exitInterrupted)
 }
 
 // liveReporter adds a live count of hosts done when stderr is a terminal;

@@ -23,7 +23,14 @@ func deployFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-failures", Usage: "`N` failed hosts tolerated before no further wave starts", Category: "Fleet"},
 		&cli.DurationFlag{Name: "lock-wait", Value: 0, Usage: "wait up to `DURATION` for another run's deploy lock", Category: "Deploy"},
 		&cli.DurationFlag{Name: "lock-stale", Value: 30 * time.Minute, Usage: "report a lock older than `DURATION` as stale (break it with berth unlock)", Category: "Deploy"},
+		adoptFlag(),
 	}
+}
+
+// adoptFlag lets deploy and plan take over objects with the playbook's names
+// that carry no berth label; without it berth stops on them.
+func adoptFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "adopt", Usage: "take over volumes, networks and containers with the playbook's names that have no berth label (never another stack's)", Category: "Deploy"}
 }
 
 func (a *App) deployCommand() *cli.Command {
@@ -59,9 +66,10 @@ func (a *App) planCommand() *cli.Command {
 		Name:  "plan",
 		Usage: "show what deploy would change on each host; change nothing",
 		Description: `Prints each host's plan as a diff (+ create, ~ recreate, > start, - remove,
-= unchanged) and the DNS change. Exit code 0 when everything is in sync, 2 when
-anything would change, 1 on error.`,
-		Flags:  concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), []cli.Flag{&cli.BoolFlag{Name: "pull", Usage: "pull images first, to see which would be updated"}}),
+& adopt, = unchanged) and the DNS change. Exit code 0 when everything is in sync, 2 when
+anything would change, 1 on error, and 1 when an object with the playbook's names
+belongs to another stack or has no berth label (foreign; see --adopt).`,
+		Flags:  concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), []cli.Flag{&cli.BoolFlag{Name: "pull", Usage: "pull images first, to see which would be updated"}, adoptFlag()}),
 		Action: func(c *cli.Context) error { return a.converge(c, true) },
 	}
 }
@@ -91,6 +99,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 			LockStale: c.Duration("lock-stale"),
 			Version:   version,
 			Reporter:  rep,
+			Adopt:     c.Bool("adopt"),
 		},
 		Fleet:    fleet.Options{Parallel: r.parallel, Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone},
 		DNS:      d,

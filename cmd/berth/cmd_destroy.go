@@ -48,7 +48,7 @@ needs --yes.`,
 				}
 				if len(doomed) > 0 {
 					q := fmt.Sprintf("Delete these volumes of stack %q, and all their data?\n%s",
-						stackName(c.String("stack"), r.playbook, r.vars.forHost(nil)), strings.Join(doomed, "\n"))
+						r.stack, strings.Join(doomed, "\n"))
 					if err := a.confirm(q); err != nil {
 						return err
 					}
@@ -70,22 +70,12 @@ needs --yes.`,
 // anyChanges reports whether any host's plan changes something.
 func anyChanges(rows []summaryRow) bool {
 	for _, r := range rows {
-		if r.res != nil && r.res.Plan != nil && !r.res.Plan.InSync() {
+		// Changes, not InSync: foreign objects destroy skips are no change.
+		if r.res != nil && r.res.Plan != nil && r.res.Plan.Changes() > 0 {
 			return true
 		}
 	}
 	return false
-}
-
-// stackName is --stack, else the playbook's name.
-func stackName(stack, ref string, vars map[string]string) string {
-	if stack != "" {
-		return stack
-	}
-	if pb, err := loadPlaybook(ref, vars); err == nil {
-		return pb.Name
-	}
-	return ref
 }
 
 // destroyEach runs destroy on every host, one summary row each.

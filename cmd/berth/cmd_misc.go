@@ -115,9 +115,9 @@ it when no deploy is running: berth reports a lock as stale after --lock-stale.`
 			}
 			flagStack, stateDir := c.String("stack"), c.String("state-dir")
 			results, err := eachHost(c.Context, r, everyHost(r), func(ctx context.Context, h rollout.Host, conn remote.Conn) (remote.Stats, error) {
-				stack := flagStack
-				if stack == "" {
-					stack = h.Playbook.Name
+				stack, err := playbooks.Stack(flagStack, h.Playbook)
+				if err != nil {
+					return statsOf(conn), err
 				}
 				out, err := deploy.Unlock(ctx, conn, stateDir, stack)
 				if err != nil {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/berth-sh/berth/playbooks"
 )
 
 // defaultRunTimeout bounds a scheduled run (TimeoutStartSec), so a stuck run
@@ -173,9 +175,9 @@ func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, []envVar, er
 	}
 	name := c.String("unit-name")
 	if name == "" {
-		stack := c.String("stack")
-		if stack == "" {
-			stack = pb.Name
+		stack, err := playbooks.Stack(c.String("stack"), pb)
+		if err != nil {
+			return unitSpec{}, nil, usageError("--stack: %v", err)
 		}
 		name = "berth-" + stack
 	}

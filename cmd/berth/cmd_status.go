@@ -38,10 +38,11 @@ points at these targets.`,
 			if err != nil {
 				return err
 			}
+			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: true, Reporter: rep}
 			res := rollout.Observe(c.Context, rollout.Options{
 				Hosts:    r.hosts,
 				Connect:  r.connector(),
-				Deploy:   deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: true, Reporter: rep},
+				Deploy:   opts,
 				Fleet:    fleet.Options{Parallel: r.parallel},
 				DNS:      d,
 				Reporter: rep,
@@ -50,7 +51,7 @@ points at these targets.`,
 			for i, h := range res.Hosts {
 				total = total.Add(h.Stats)
 				if h.State != nil {
-					text, data := renderStatus(h.State, r.hosts[i].Playbook)
+					text, data := renderStatus(h.State, r.hosts[i].Playbook, opts)
 					ui.Host{R: rep, Name: h.ConnName}.Emit(ui.KindResult, text, data)
 				}
 			}
@@ -69,7 +70,7 @@ points at these targets.`,
 // renderStatus lays out one host's observed stack as text and as data:
 // every object the playbook declares (absent ones too), plus what else is
 // labelled with the stack.
-func renderStatus(st *deploy.State, pb *playbooks.Playbook) (string, map[string]any) {
+func renderStatus(st *deploy.State, pb *playbooks.Playbook, opts deploy.Options) (string, map[string]any) {
 	var b bytes.Buffer
 	obs := st.Docker
 
@@ -125,10 +126,15 @@ func renderStatus(st *deploy.State, pb *playbooks.Playbook) (string, map[string]
 		ns = append(ns, map[string]any{"name": n.Name, "driver": driver})
 	}
 	tw.Flush()
+	var foreign []map[string]any
+	for _, f := range st.Foreign(pb, opts) {
+		fmt.Fprintf(&b, "foreign %s: not this stack's; deploy stops on it\n", f)
+		foreign = append(foreign, map[string]any{"object": f.Object, "name": f.Name, "owner": f.Owner})
+	}
 	if st.Lock.Held {
 		fmt.Fprintf(&b, "deploy lock held for %s by %s\n", st.Lock.Age, st.Lock.Holder)
 	}
-	return b.String(), map[string]any{"containers": cs, "volumes": vs, "networks": ns, "lock_held": st.Lock.Held}
+	return b.String(), map[string]any{"containers": cs, "volumes": vs, "networks": ns, "foreign": foreign, "lock_held": st.Lock.Held}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-sh/berth/internal/sshtest"
 	"github.com/berth-sh/berth/internal/testimage"
@@ -22,6 +23,7 @@ type stackEnv struct {
 	port     string
 	stateDir string
 	shimLog  string // every docker argv run through sshd, one per line
+	shimDir  string // see pauseDocker
 }
 
 func newStackEnv(t *testing.T) *stackEnv {
@@ -30,13 +32,18 @@ func newStackEnv(t *testing.T) *stackEnv {
 	e := &stackEnv{prefix: testimage.Unique(t), port: freePort(t), stateDir: filepath.Join(t.TempDir(), "state")}
 	// A docker shim first on sshd's PATH logs each docker argv, so the test
 	// sees every command line berth caused on the host (what ps would show).
+	// It also holds a docker subcommand while a pause file for it exists
+	// (see pauseDocker), so a test can act in the middle of a step.
 	shim := t.TempDir()
+	e.shimDir = shim
 	e.shimLog = filepath.Join(shim, "argv.log")
 	real, err := exec.LookPath("docker")
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + e.shimLog + "\nexec " + real + " \"$@\"\n"
+	script := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + e.shimLog + "\n" +
+		"if [ -e " + shim + "/pause-$1 ]; then : > " + shim + "/paused-$1; while [ -e " + shim + "/pause-$1 ]; do sleep 0.05; done; fi\n" +
+		"exec " + real + " \"$@\"\n"
 	if err := os.WriteFile(filepath.Join(shim, "docker"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +57,28 @@ func (e *stackEnv) args(cmd string, extra ...string) []string {
 	a = append(a, "--playbook", "testdata/stack.yaml", "--state-dir", e.stateDir,
 		"--var", "prefix="+e.prefix, "--var", "web_port="+e.port)
 	return append(a, extra...)
+}
+
+// pauseDocker holds the next `docker SUBCOMMAND` run through sshd until
+// release is called; wait returns once one is held.
+func (e *stackEnv) pauseDocker(t *testing.T, subcommand string) (wait, release func()) {
+	t.Helper()
+	pause := filepath.Join(e.shimDir, "pause-"+subcommand)
+	if err := os.WriteFile(pause, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	release = func() { os.Remove(pause) }
+	t.Cleanup(release)
+	wait = func() {
+		t.Helper()
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if _, err := os.Stat(filepath.Join(e.shimDir, "paused-"+subcommand)); err == nil {
+				return
+			}
+		}
+		t.Fatalf("no docker %s was run", subcommand)
+	}
+	return wait, release
 }
 
 func (e *stackEnv) url(path string) string { return "http://127.0.0.1:" + e.port + path }

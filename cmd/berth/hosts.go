@@ -22,6 +22,7 @@ type run struct {
 	hosts    []rollout.Host
 	ssh      remote.SSHOptions
 	parallel int
+	stack    string // with a playbook: --stack, else the playbook's name without per-host vars
 }
 
 // prepare resolves a command's run. withPlaybook loads the playbook for every
@@ -34,8 +35,12 @@ func (a *App) prepare(c *cli.Context, withPlaybook bool) (*run, error) {
 		if r.vars, err = a.vars(c); err != nil {
 			return nil, err
 		}
-		if _, err := loadPlaybook(r.playbook, r.vars.forHost(nil)); err != nil {
+		pb, err := loadPlaybook(r.playbook, r.vars.forHost(nil))
+		if err != nil {
 			return nil, err
+		}
+		if r.stack, err = playbooks.Stack(c.String("stack"), pb); err != nil {
+			return nil, usageError("--stack: %v", err)
 		}
 	}
 	targets, err := a.targets(c)

@@ -9,8 +9,12 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := NewApp(os.Stdin, os.Stdout, os.Stderr).Run(ctx, os.Args)
-	stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	app := NewApp(os.Stdin, os.Stdout, os.Stderr)
+	go app.onSignals(sigs, cancel, os.Exit)
+	code := app.Run(ctx, os.Args)
+	cancel()
 	os.Exit(code)
 }

@@ -106,7 +106,7 @@ func TestScheduleRefuses(t *testing.T) {
 		{"bad time of day", nil, []string{"--at", "25:00", "--print", "--local"}, "want HH:MM"},
 		{"period under a minute", nil, []string{"--every", "30s", "--print", "--local"}, "at least 1m"},
 		{"unit name as a path", nil, []string{"--every", "1h", "--print", "--local", "--unit-name", "../../etc/cron.d/x"}, "unit name"},
-		{"stack name as a template", nil, []string{"--every", "1h", "--print", "--local", "--stack", "a@b"}, "unit name"},
+		{"stack name as a template", nil, []string{"--every", "1h", "--print", "--local", "--stack", "a@b"}, "invalid stack name"},
 		{"pull and no-pull", nil, []string{"--every", "1h", "--print", "--local", "--pull", "--no-pull"}, "contradict"},
 		{"zero run timeout", nil, []string{"--every", "1h", "--print", "--local", "--run-timeout", "0s"}, "--run-timeout"},
 		{"agent only", []string{"SSH_AUTH_SOCK=/tmp/agent.sock"}, []string{"--every", "1h", "--print", "--host", "deploy@10.0.0.5"}, "a timer does not have"},

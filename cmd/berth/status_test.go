@@ -17,7 +17,7 @@ func TestRenderStatusAligns(t *testing.T) {
 	st := &deploy.State{Docker: &docker.Observed{Containers: map[string]*docker.ContainerState{
 		"db": {State: "running", Health: "healthy", Image: "img:1"},
 	}}}
-	text, _ := renderStatus(st, pb)
+	text, _ := renderStatus(st, pb, deploy.Options{})
 	lines := strings.Split(text, "\n")
 	col := strings.Index(lines[0], "STATE")
 	for _, l := range lines[1:3] {

@@ -2,10 +2,11 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
-	"strings"
+	"time"
 
 	"github.com/berth-sh/berth/internal/docker"
 	"github.com/berth-sh/berth/internal/plan"
@@ -29,7 +30,7 @@ docker rename "$2" "$1" && docker start "$1" >/dev/null
 `
 
 // RolledBackError says a new container never became ready, so the previous
-// one was restored and the host still serves the last good version.
+// one was restored, and was ready again, before this error was returned.
 type RolledBackError struct {
 	Container string
 	Cause     error
@@ -43,12 +44,12 @@ func (e *RolledBackError) Unwrap() error { return e.Cause }
 
 // applier carries out a plan's actions on one host, in order.
 type applier struct {
-	conn    remote.Conn
-	stack   string
-	pb      *playbooks.Playbook
-	dir     string            // the stack's state directory on the host
-	secrets map[string]string // resolved secret values
-	rep     ui.Host
+	conn      remote.Conn
+	stack     string
+	dir       string            // the stack's state directory on the host
+	secrets   map[string]string // resolved secret values
+	rep       ui.Host
+	afterStep func(step string) // Options.afterStep
 }
 
 // apply runs every action that changes something and returns how many ran.
@@ -74,6 +75,10 @@ func (a *applier) applyOne(ctx context.Context, act plan.Action) error {
 	if act.Object == plan.Container {
 		return a.container(ctx, act)
 	}
+	if act.Kind == plan.Adopt {
+		// Docker cannot relabel a volume or network: it is used as it is.
+		return nil
+	}
 	args, err := a.objectArgs(act)
 	if err != nil {
 		return err
@@ -88,24 +93,20 @@ func (a *applier) objectArgs(act plan.Action) ([]string, error) {
 		return docker.VolumeRemoveArgs(act.Name), nil
 	case act.Object == plan.Network && act.Kind == plan.Remove:
 		return docker.NetworkRemoveArgs(act.Name), nil
-	case act.Object == plan.Volume && act.Kind == plan.Create:
-		for _, v := range a.pb.Volumes {
-			if v.Name == act.Name {
-				return docker.VolumeCreateArgs(a.stack, v), nil
-			}
-		}
-	case act.Object == plan.Network && act.Kind == plan.Create:
-		for _, n := range a.pb.Networks {
-			if n.Name == act.Name {
-				return docker.NetworkCreateArgs(a.stack, n), nil
-			}
-		}
+	case act.Object == plan.Volume && act.Kind == plan.Create && act.Volume != nil:
+		return docker.VolumeCreateArgs(a.stack, *act.Volume), nil
+	case act.Object == plan.Network && act.Kind == plan.Create && act.Network != nil:
+		return docker.NetworkCreateArgs(a.stack, *act.Network), nil
 	}
-	return nil, fmt.Errorf("%s %s %s: not possible with this playbook", act.Kind, act.Object, act.Name)
+	return nil, fmt.Errorf("%s %s %s: not an action berth can apply", act.Kind, act.Object, act.Name)
 }
 
 func (a *applier) run(ctx context.Context, args []string) error {
 	if err := a.conn.Run(ctx, remote.Cmd{Args: args}); err != nil {
+		var exit *remote.ExitError
+		if errors.As(err, &exit) {
+			exit.Stderr = docker.TrimCLIHelp(exit.Stderr)
+		}
 		return fmt.Errorf("docker %s: %w", args[1], err)
 	}
 	return nil
@@ -123,10 +124,17 @@ func (a *applier) container(ctx context.Context, act plan.Action) error {
 			return err
 		}
 		return nil
-	case plan.Recreate:
-		return a.replace(ctx, act.Container)
+	case plan.Recreate, plan.Adopt:
+		return a.replace(ctx, act.Container, act.Current)
 	}
 	return fmt.Errorf("container %s: cannot %s", act.Name, act.Kind)
+}
+
+// step marks the end of one step of a swap, for tests that interrupt there.
+func (a *applier) step(name string) {
+	if a.afterStep != nil {
+		a.afterStep(name)
+	}
 }
 
 // start uploads the container's env file (secrets only), runs it, connects
@@ -138,46 +146,89 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 		if err := a.conn.Upload(ctx, envPath, content, os.FileMode(0o600)); err != nil {
 			return fmt.Errorf("container %s: %w", c.Name, err)
 		}
+		a.step("env uploaded")
 	}
 	args, err := docker.RunArgs(a.stack, *c, envPath)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}
-	if len(c.Networks) <= 1 {
-		// The usual case: run and wait in one round trip.
-		return waitReady(ctx, a.conn, a.rep, c, args)
-	}
-	if err := a.run(ctx, args); err != nil {
-		return fmt.Errorf("container %s: %w", c.Name, err)
-	}
-	for _, n := range c.Networks[1:] {
-		if err := a.run(ctx, docker.NetworkConnectArgs(n, c.Name)); err != nil {
+	if len(c.Networks) > 1 {
+		if err := a.run(ctx, args); err != nil {
 			return fmt.Errorf("container %s: %w", c.Name, err)
 		}
+		for _, n := range c.Networks[1:] {
+			if err := a.run(ctx, docker.NetworkConnectArgs(n, c.Name)); err != nil {
+				return fmt.Errorf("container %s: %w", c.Name, err)
+			}
+		}
+		a.step("created")
+		args = nil
 	}
-	return waitReady(ctx, a.conn, a.rep, c, nil)
+	// The usual case (one network) runs and waits in one round trip.
+	if err := waitHealthy(ctx, a.conn, a.rep, c, args); err != nil {
+		return err
+	}
+	a.step("healthy")
+	if err := probeReady(ctx, a.conn, a.rep, c); err != nil {
+		return err
+	}
+	a.step("ready")
+	return nil
 }
 
 // replace keeps the old container (stopped, renamed) until the new one is
-// ready; if the new one fails, the old one comes back.
-func (a *applier) replace(ctx context.Context, c *playbooks.Container) error {
-	backup := docker.BackupName(c.Name)
+// ready; if the new one fails, the old one comes back. Once the old one is
+// moved aside, the swap runs to its end on a context of its own: cancelling
+// ctx (Ctrl-C) cannot leave the host with neither version serving.
+func (a *applier) replace(ctx context.Context, c *playbooks.Container, current *docker.ContainerState) error {
+	backup := playbooks.BackupName(c.Name)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), swapTimeout(c))
+	defer cancel()
 	if err := remote.Script(ctx, a.conn, swapOutScript, nil, c.Name, backup); err != nil {
 		return fmt.Errorf("container %s: move old container aside: %w", c.Name, err)
 	}
+	a.step("moved aside")
 	startErr := a.start(ctx, c)
 	if startErr == nil {
 		if err := a.run(ctx, docker.RemoveArgs(backup)); err != nil {
 			a.rep.Warn("new %s is ready but its backup %s could not be removed: %v", c.Name, backup, err)
 		}
+		a.step("backup removed")
 		return nil
 	}
-	// Restore even when the run was cancelled: the host must keep serving.
-	rctx := context.WithoutCancel(ctx)
-	if err := remote.Script(rctx, a.conn, rollbackScript, nil, c.Name, backup); err != nil {
+	if err := rollback(ctx, a.conn, a.rep, c, current, backup); err != nil {
 		return fmt.Errorf("container %s: new version failed (%v) and restoring the previous one failed too: %w", c.Name, startErr, err)
 	}
+	a.step("rolled back")
 	return &RolledBackError{Container: c.Name, Cause: startErr}
+}
+
+// rollback removes a failed successor, brings the backup back under its name
+// and waits until it is ready again, so "restored and serving" is true when
+// it is said: healthy by its own health check, and answering the ready probe
+// when it publishes the probe's port (the port may be what the failed
+// version changed).
+func rollback(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.Container, old *docker.ContainerState, backup string) error {
+	if err := remote.Script(ctx, conn, rollbackScript, nil, c.Name, backup); err != nil {
+		return err
+	}
+	if err := waitHealthy(ctx, conn, rep, c, nil); err != nil {
+		return err
+	}
+	if old != nil && publishesReadyPort(c, old.Ports) {
+		return probeReady(ctx, conn, rep, c)
+	}
+	return nil
+}
+
+// swapTimeout bounds a swap that goes on after a cancel: the new container's
+// own health and ready limits, once for it and once for a rollback, plus a
+// margin; a dead connection cannot hold the run longer.
+func swapTimeout(c *playbooks.Container) time.Duration {
+	return 2*(healthTimeout(c)+readyTimeout(c)) + time.Minute
 }
 
 // settleLeftovers deals with backups an interrupted run left behind: when the
@@ -185,7 +236,7 @@ func (a *applier) replace(ctx context.Context, c *playbooks.Container) error {
 // backup is the last good version and comes back.
 func settleLeftovers(ctx context.Context, conn remote.Conn, st *State, backups []string, rep ui.Host) error {
 	for _, backup := range backups {
-		name := strings.TrimSuffix(backup, playbooks.BackupSuffix)
+		name, _ := playbooks.BackupOf(backup)
 		if _, ok := st.Docker.Containers[name]; ok {
 			rep.Progress("removing %s, a backup an interrupted deploy left behind", backup)
 			if err := conn.Run(ctx, remote.Cmd{Args: docker.RemoveArgs(backup)}); err != nil {

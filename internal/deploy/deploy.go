@@ -26,13 +26,17 @@ type Options struct {
 	Version   string        // berth's, recorded in the lock
 	LookupEnv func(string) (string, bool)
 	Reporter  ui.Reporter
+	// Adopt takes over objects with the playbook's names that carry no berth
+	// label; see plan.Adopt.
+	Adopt bool
+
+	// afterStep, when set (by this package's tests), is called after each
+	// step of a container swap, with the step's name.
+	afterStep func(step string)
 }
 
-func (o Options) stack(pb *playbooks.Playbook) string {
-	if o.Stack != "" {
-		return o.Stack
-	}
-	return pb.Name
+func (o Options) stack(pb *playbooks.Playbook) (string, error) {
+	return playbooks.Stack(o.Stack, pb)
 }
 
 func (o Options) lookupEnv() func(string) (string, bool) {
@@ -68,9 +72,13 @@ func (r *Result) finish(conn remote.Conn, start time.Time) {
 func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts Options) (*Result, error) {
 	start := time.Now()
 	rep := ui.Host{R: reporter(opts), Name: conn.Host()}
-	stack := opts.stack(pb)
 	res := &Result{Host: conn.Host()}
 	defer res.finish(conn, start)
+	stack, err := opts.stack(pb)
+	if err != nil {
+		return res, err
+	}
+	popts := plan.Options{Adopt: opts.Adopt}
 
 	req := observeRequest{stateDir: opts.StateDir, stack: stack}
 	if opts.Pull {
@@ -83,10 +91,10 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if err := checkObserved(st, rep); err != nil {
 		return res, err
 	}
-	res.Plan = plan.Compute(stack, pb, st.Docker)
-	if opts.DryRun {
+	res.Plan = plan.Compute(stack, pb, st.Docker, popts)
+	if opts.DryRun || res.Plan.Err() != nil {
 		reportPlan(rep, res.Plan)
-		return res, nil
+		return res, res.Plan.Err()
 	}
 	if res.Plan.InSync() && !st.Lock.Held {
 		return res, nil
@@ -104,7 +112,11 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 			rep.Warn("%v", err)
 		}
 	}()
-	res.Plan = plan.Compute(stack, pb, st.Docker)
+	res.Plan = plan.Compute(stack, pb, st.Docker, popts)
+	if err := res.Plan.Err(); err != nil {
+		reportPlan(rep, res.Plan)
+		return res, err
+	}
 	if len(res.Plan.Leftovers) > 0 {
 		// An interrupted run left backups: settle them, then look again.
 		if err := settleLeftovers(ctx, conn, st, res.Plan.Leftovers, rep); err != nil {
@@ -114,7 +126,7 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 		if st, err = observe(ctx, conn, pb, req); err != nil {
 			return res, err
 		}
-		res.Plan = plan.Compute(stack, pb, st.Docker)
+		res.Plan = plan.Compute(stack, pb, st.Docker, popts)
 	}
 	if res.Plan.InSync() {
 		return res, nil
@@ -130,7 +142,7 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 			return res, fmt.Errorf("store secrets: %w", err)
 		}
 	}
-	a := &applier{conn: conn, stack: stack, pb: pb, dir: st.Dir, secrets: secrets, rep: rep}
+	a := &applier{conn: conn, stack: stack, dir: st.Dir, secrets: secrets, rep: rep, afterStep: opts.afterStep}
 	res.Applied, err = a.apply(ctx, res.Plan)
 	return res, err
 }

@@ -21,13 +21,15 @@ const forgetScript = `rm -f "$1"/*.env && rmdir "$1" 2>/dev/null; exit 0`
 func Destroy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, volumes bool, opts Options) (*Result, error) {
 	start := time.Now()
 	rep := ui.Host{R: reporter(opts), Name: conn.Host()}
-	stack := opts.stack(pb)
 	res := &Result{Host: conn.Host()}
 	defer res.finish(conn, start)
+	stack, err := opts.stack(pb)
+	if err != nil {
+		return res, err
+	}
 	info := lockInfo(opts.Version, time.Now())
 	req := observeRequest{stateDir: opts.StateDir, stack: stack, take: !opts.DryRun, lockInfo: info}
 	var st *State
-	var err error
 	if opts.DryRun {
 		st, err = observe(ctx, conn, pb, req)
 		if err == nil {
@@ -47,13 +49,20 @@ func Destroy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, volu
 	if opts.DryRun {
 		return res, nil
 	}
-	a := &applier{conn: conn, stack: stack, pb: pb, dir: st.Dir, rep: rep}
+	a := &applier{conn: conn, stack: stack, dir: st.Dir, rep: rep}
 	res.Applied, err = a.apply(ctx, res.Plan)
 	if relErr := releaseLock(ctx, conn, st.Dir, info); relErr != nil {
 		rep.Warn("%v", relErr)
 	}
 	if err != nil || !volumes {
 		return res, err
+	}
+	for _, f := range res.Plan.Foreign {
+		if f.Object == plan.Volume {
+			// Data that stays may have been initialised with these secrets.
+			rep.Warn("kept the stored secrets of stack %s: volume %s was skipped", stack, f.Name)
+			return res, nil
+		}
 	}
 	if err := remote.Script(ctx, conn, forgetScript, nil, st.Dir); err != nil {
 		return res, fmt.Errorf("remove stored secrets: %w", err)

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/berth-sh/berth/internal/docker"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
@@ -68,6 +70,15 @@ func healthTimeout(c *playbooks.Container) time.Duration {
 // announced when it starts and when it ends, so a long first start is never
 // silent.
 func waitReady(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.Container, start []string) error {
+	if err := waitHealthy(ctx, conn, rep, c, start); err != nil {
+		return err
+	}
+	return probeReady(ctx, conn, rep, c)
+}
+
+// waitHealthy runs start (may be empty) and waits, in one round trip, until
+// the container runs and Docker calls it healthy (or it has no health check).
+func waitHealthy(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.Container, start []string) error {
 	timeout := healthTimeout(c)
 	what := "running"
 	if c.Health != nil {
@@ -84,19 +95,54 @@ func waitReady(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.
 		return &NotReadyError{Container: c.Name, Reason: strings.TrimSpace(out.String())}
 	}
 	if errors.As(err, &exit) && exit.Code == 2 {
-		return fmt.Errorf("container %s: %s: %s", c.Name, strings.Join(start[:min(2, len(start))], " "), strings.TrimSpace(out.String()))
+		return fmt.Errorf("container %s: %s: %s", c.Name, strings.Join(start[:min(2, len(start))], " "), docker.TrimCLIHelp(out.String()))
 	}
 	if err != nil {
 		return fmt.Errorf("wait for %s: %w", c.Name, err)
 	}
-	if c.Ready != nil && c.Ready.HTTP != "" {
-		w := waitReporter{rep: rep, w: ui.Wait{Container: c.Name, Phase: "ready", Timeout: c.Ready.Timeout}}
-		w.started("waiting up to %s for %s to answer %s", c.Ready.Timeout, c.Name, c.Ready.HTTP)
-		err := probeHTTP(ctx, conn, c)
-		w.ended(err, "%s answers %s", c.Name, c.Ready.HTTP)
-		return err
-	}
 	return nil
+}
+
+// probeReady waits for the container's ready probe, when it has one.
+func probeReady(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.Container) error {
+	if c.Ready == nil || c.Ready.HTTP == "" {
+		return nil
+	}
+	w := waitReporter{rep: rep, w: ui.Wait{Container: c.Name, Phase: "ready", Timeout: c.Ready.Timeout}}
+	w.started("waiting up to %s for %s to answer %s", c.Ready.Timeout, c.Name, c.Ready.HTTP)
+	err := probeHTTP(ctx, conn, c)
+	w.ended(err, "%s answers %s", c.Name, c.Ready.HTTP)
+	return err
+}
+
+// publishesReadyPort reports whether ports include the host port of c's
+// ready URL (80 or 443 when the URL names none).
+func publishesReadyPort(c *playbooks.Container, ports []playbooks.Port) bool {
+	if c.Ready == nil || c.Ready.HTTP == "" {
+		return false
+	}
+	u, err := url.Parse(c.Ready.HTTP)
+	if err != nil {
+		return false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	for _, p := range ports {
+		if strconv.Itoa(p.HostPort) == port {
+			return true
+		}
+	}
+	return false
+}
+
+// readyTimeout is how long the ready probe may take (playbooks default it).
+func readyTimeout(c *playbooks.Container) time.Duration {
+	if c.Ready == nil {
+		return 0
+	}
+	return c.Ready.Timeout
 }
 
 // waitReporter announces one wait: a line when it starts, one when it ends.

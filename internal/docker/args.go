@@ -101,6 +101,3 @@ func NetworkRemoveArgs(network string) []string { return []string{"docker", "net
 
 // VolumeRemoveArgs removes a volume and its data.
 func VolumeRemoveArgs(volume string) []string { return []string{"docker", "volume", "rm", volume} }
-
-// BackupName is the name a replaced container is kept under until its successor is healthy.
-func BackupName(container string) string { return container + playbooks.BackupSuffix }

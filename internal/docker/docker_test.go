@@ -172,7 +172,7 @@ func TestObserveArgs(t *testing.T) {
 	pb := wordpress(t)
 	pb.Containers = append(pb.Containers, playbooks.Container{Name: "db2", Image: "mysql:8.0-debian"})
 	got := strings.Join(ObserveArgs("wp", pb), " ")
-	want := "wp mysql-server wordpress db2 -- mysql-volume wp-content -- wp-net -- mysql:8.0-debian wordpress:6-apache"
+	want := "wp mysql-server mysql-server.berth-old wordpress wordpress.berth-old db2 db2.berth-old -- mysql-volume wp-content -- wp-net -- mysql:8.0-debian wordpress:6-apache"
 	if got != want {
 		t.Errorf("ObserveArgs = %q, want %q", got, want)
 	}

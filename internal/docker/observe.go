@@ -8,8 +8,8 @@ import "github.com/berth-sh/berth/playbooks"
 //	STACK CONTAINER... -- VOLUME... -- NETWORK... -- IMAGE...
 //
 // It prints sections, each a line "### NAME" followed by docker's JSON:
-// containers (the named ones plus every container labelled with the stack:
-// orphans and backups), volumes, networks, images. Missing objects are simply
+// containers (the named ones, whoever owns them, plus every container
+// labelled with the stack: orphans and backups), volumes, networks, images. Missing objects are simply
 // absent; an empty result is []. When docker is missing or refuses the user it
 // prints "### error" and a code instead. It always exits 0 and never calls
 // exit, so a caller may prepend its own prelude (which shifts its own args) and
@@ -95,7 +95,9 @@ fi
 func ObserveArgs(stack string, pb *playbooks.Playbook) []string {
 	args := []string{stack}
 	for _, c := range pb.Containers {
-		args = append(args, c.Name)
+		// The backup name too: one another stack or a person left there must
+		// be seen, or a swap would remove it.
+		args = append(args, c.Name, playbooks.BackupName(c.Name))
 	}
 	args = append(args, "--")
 	for _, v := range pb.Volumes {

@@ -137,8 +137,8 @@ func TestObserveRealDocker(t *testing.T) {
 	must(t, err)
 	cleanup(RemoveArgs(orphan.Name))
 	runArgv(t, argv)
-	cleanup(RemoveArgs(BackupName(orphan.Name)))
-	runArgv(t, []string{"docker", "rename", orphan.Name, BackupName(orphan.Name)})
+	cleanup(RemoveArgs(playbooks.BackupName(orphan.Name)))
+	runArgv(t, []string{"docker", "rename", orphan.Name, playbooks.BackupName(orphan.Name)})
 
 	// Wait for the exiting container to be seen as exited.
 	deadline := time.Now().Add(20 * time.Second)
@@ -180,7 +180,7 @@ func TestObserveRealDocker(t *testing.T) {
 	if ex := obs.Containers[stack+"-exited"]; ex == nil || ex.Running || ex.State != "exited" || ex.ExitCode != 3 {
 		t.Errorf("exited container: %+v", ex)
 	}
-	if obs.Containers[BackupName(orphan.Name)] == nil {
+	if obs.Containers[playbooks.BackupName(orphan.Name)] == nil {
 		t.Errorf("labelled backup not observed; have %v", keys(obs.Containers))
 	}
 	if obs.Containers[stack+"-missing"] != nil || len(obs.Containers) != 3 {

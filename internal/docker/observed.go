@@ -76,6 +76,11 @@ type NetworkState struct {
 	Labels map[string]string
 }
 
+// Owner is the stack an object's labels say it belongs to; "" when it carries
+// no berth label (made by hand, by another tool, or by berth before labels).
+// Ownership is decided by this label only, never by an object's name.
+func Owner(labels map[string]string) string { return labels[LabelStack] }
+
 // ImageID returns the ID of the local image ref names, or "".
 func (o *Observed) ImageID(ref string) string {
 	if id, ok := o.Images[ref]; ok {

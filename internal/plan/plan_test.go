@@ -32,10 +32,10 @@ func deployed(t testing.TB, stack string, pb *playbooks.Playbook) *docker.Observ
 		Images:     map[string]string{},
 	}
 	for _, v := range pb.Volumes {
-		obs.Volumes[v.Name] = &docker.VolumeState{Name: v.Name, Driver: "local"}
+		obs.Volumes[v.Name] = &docker.VolumeState{Name: v.Name, Driver: "local", Labels: map[string]string{docker.LabelStack: stack}}
 	}
 	for _, n := range pb.Networks {
-		obs.Networks[n.Name] = &docker.NetworkState{Name: n.Name, Driver: n.Driver}
+		obs.Networks[n.Name] = &docker.NetworkState{Name: n.Name, Driver: n.Driver, Labels: map[string]string{docker.LabelStack: stack}}
 	}
 	for _, c := range pb.Containers {
 		s, err := docker.NewSpec(c)
@@ -76,7 +76,7 @@ func golden(t *testing.T, name, got string) {
 func TestGoldenWordpress(t *testing.T) {
 	pb := wordpress(t)
 
-	empty := Compute("wordpress", pb, nil)
+	empty := Compute("wordpress", pb, nil, Options{})
 	golden(t, "wordpress-empty", text(empty))
 	if empty.InSync() || empty.Changes() != 5 {
 		t.Errorf("empty host: %d changes", empty.Changes())
@@ -86,7 +86,7 @@ func TestGoldenWordpress(t *testing.T) {
 	}
 
 	obs := deployed(t, "wordpress", pb)
-	insync := Compute("wordpress", pb, obs)
+	insync := Compute("wordpress", pb, obs, Options{})
 	golden(t, "wordpress-insync", text(insync))
 	if !insync.InSync() {
 		t.Errorf("in-sync host has changes:\n%s", text(insync))
@@ -94,7 +94,7 @@ func TestGoldenWordpress(t *testing.T) {
 
 	changed := wordpress(t)
 	changed.Containers[1].Env["WORDPRESS_DB_HOST"] = "db.internal"
-	p := Compute("wordpress", changed, obs)
+	p := Compute("wordpress", changed, obs, Options{})
 	golden(t, "wordpress-env-changed", text(p))
 	if p.Changes() != 1 || p.Count(Recreate) != 1 {
 		t.Errorf("env change: %s", text(p))
@@ -170,7 +170,9 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name: "container without hash label",
-			host: func(obs *docker.Observed) { obs.Containers["wordpress"].Labels = nil },
+			host: func(obs *docker.Observed) {
+				obs.Containers["wordpress"].Labels = map[string]string{docker.LabelStack: stack}
+			},
 			want: []string{"~ container wordpress (recreate: not created by berth (no berth.hash label))"},
 		},
 		{
@@ -240,7 +242,7 @@ func TestCompute(t *testing.T) {
 			if tt.host != nil {
 				tt.host(obs)
 			}
-			p := Compute(stack, pb, obs)
+			p := Compute(stack, pb, obs, Options{})
 			out := text(p)
 			for _, line := range tt.want {
 				if !strings.Contains(out, line+"\n") {
@@ -260,7 +262,7 @@ func TestComputeDependencyOrder(t *testing.T) {
 		{Name: "api", Image: "a", DependsOn: []string{"db"}},
 		{Name: "db", Image: "d"},
 	}}
-	p := Compute("s", pb, nil)
+	p := Compute("s", pb, nil, Options{})
 	var names []string
 	for _, a := range p.Actions {
 		names = append(names, a.Name)
