@@ -36,6 +36,13 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
+// output runs args and returns their stdout.
+func output(t *testing.T, c remote.Conn, args ...string) ([]byte, error) {
+	var out bytes.Buffer
+	err := c.Run(testCtx(t), remote.Cmd{Args: args, Stdout: &out})
+	return out.Bytes(), err
+}
+
 func dial(t *testing.T, target string, opts remote.SSHOptions) *remote.SSH {
 	t.Helper()
 	c, err := remote.DialSSH(testCtx(t), target, opts)
@@ -126,15 +133,31 @@ var hostile = []string{
 	"héllo wörld", "日本語", "", "-n", "--", "--help", "-",
 }
 
+// loginShells are the login shells sshd may hand berth's command to.
+var loginShells = []string{"/bin/sh", "/bin/bash", "/usr/bin/fish", "/usr/bin/tcsh"}
+
+// TestSSHHostileArgs sends every hostile argument through each login shell:
+// the remote argv must be exactly what was sent, whatever the shell.
 func TestSSHHostileArgs(t *testing.T) {
-	_, c := shared(t)
+	for _, shell := range loginShells {
+		t.Run(filepath.Base(shell), func(t *testing.T) {
+			srv := sshtest.Start(t, sshtest.LoginShell(shell))
+			hostileArgs(t, dial(t, srv.Target(), srv.Options()))
+		})
+	}
+}
+
+func hostileArgs(t *testing.T, c *remote.SSH) {
 	argv := func(t *testing.T, args []string) []string {
 		t.Helper()
-		out, err := remote.Output(testCtx(t), c, nil, append([]string{"printf", `%s\0`, "marker"}, args...)...)
+		out, err := output(t, c, append([]string{"printf", `%s\0`, "marker"}, args...)...)
 		if err != nil {
 			t.Fatalf("printf: %v", err)
 		}
 		got := strings.Split(string(out), "\x00")
+		if len(got) < 2 || got[0] != "marker" {
+			t.Fatalf("printf printed %q", out)
+		}
 		return got[1 : len(got)-1]
 	}
 	for _, a := range hostile {
@@ -147,6 +170,33 @@ func TestSSHHostileArgs(t *testing.T) {
 	t.Run("all at once", func(t *testing.T) {
 		if got := argv(t, hostile); strings.Join(got, "\x00") != strings.Join(hostile, "\x00") {
 			t.Fatalf("sent %q\nremote saw %q", hostile, got)
+		}
+	})
+	t.Run("fish and tcsh escapes", func(t *testing.T) {
+		// The reported exploit: in fish, \' inside single quotes is a quote.
+		pwned := filepath.Join(t.TempDir(), "pwned")
+		args := []string{`x\`, ";touch " + pwned + ";#"}
+		out, err := output(t, c, append([]string{"echo"}, args...)...)
+		if err != nil || string(out) != strings.Join(args, " ")+"\n" {
+			t.Errorf("echo: %q, %v", out, err)
+		}
+		if _, err := os.Stat(pwned); err == nil {
+			t.Fatal("an argument was run as a command")
+		}
+	})
+	t.Run("stdin reaches the command", func(t *testing.T) {
+		in := strings.Repeat("line\n", 1000) + "no newline"
+		var out bytes.Buffer
+		err := c.Run(testCtx(t), remote.Cmd{Args: []string{"cat"}, Stdin: strings.NewReader(in), Stdout: &out})
+		if err != nil || out.String() != in {
+			t.Fatalf("cat: %d bytes back of %d, %v", out.Len(), len(in), err)
+		}
+	})
+	t.Run("Script", func(t *testing.T) {
+		var out bytes.Buffer
+		err := remote.Script(testCtx(t), c, `printf '%s|' "$@"`, &out, hostile...)
+		if want := strings.Join(hostile, "|") + "|"; err != nil || out.String() != want {
+			t.Fatalf("Script: %q, %v; want %q", out.String(), err, want)
 		}
 	})
 	t.Run("NUL rejected before sending", func(t *testing.T) {
@@ -166,7 +216,7 @@ func TestSSHOneConnection(t *testing.T) {
 	c := dial(t, srv.Target(), srv.Options())
 	const n = 20
 	for i := range n {
-		out, err := remote.Output(testCtx(t), c, nil, "echo", strconv.Itoa(i))
+		out, err := output(t, c, "echo", strconv.Itoa(i))
 		if err != nil || string(out) != strconv.Itoa(i)+"\n" {
 			t.Fatalf("command %d: %q, %v", i, out, err)
 		}
@@ -208,7 +258,7 @@ func TestSSHRunCancel(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want context.DeadlineExceeded", err)
 	}
-	if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
+	if _, err := output(t, c, "true"); err != nil {
 		t.Fatalf("connection unusable after a cancelled command: %v", err)
 	}
 }
@@ -323,7 +373,7 @@ func TestSSHSudoUpload(t *testing.T) {
 	opts := srv.Options()
 	opts.Sudo = true
 	c := dial(t, srv.Target(), opts)
-	out, err := remote.Output(testCtx(t), c, nil, "sh", "-c", `command -v sudo; printf '%s\n' "$@"`, "x", "$(id)")
+	out, err := output(t, c, "sh", "-c", `command -v sudo; printf '%s\n' "$@"`, "x", "$(id)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -510,7 +560,7 @@ func TestSSHAgentAuth(t *testing.T) {
 	opts.Identities = nil // HomeDir is empty: no default key files either
 	opts.AgentSocket = serveAgent(t, priv)
 	c := dial(t, srv.Target(), opts)
-	if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
+	if _, err := output(t, c, "true"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -607,7 +657,7 @@ func TestSSHJump(t *testing.T) {
 		opts.Identities = []string{bastion.ClientKeyPath, target.ClientKeyPath}
 		opts.Jump = bastion.Target()
 		c := dial(t, target.Target(), opts)
-		if out, err := remote.Output(testCtx(t), c, nil, "echo", "via bastion"); err != nil || string(out) != "via bastion\n" {
+		if out, err := output(t, c, "echo", "via bastion"); err != nil || string(out) != "via bastion\n" {
 			t.Fatalf("%q, %v", out, err)
 		}
 		if err := c.Upload(testCtx(t), filepath.Join(t.TempDir(), "f"), []byte("x"), 0o600); err != nil {
@@ -647,7 +697,7 @@ Host gate
 		if c.Addr() != target.Host {
 			t.Errorf("Addr() = %q, want the HostName the bastion was asked for, %s", c.Addr(), target.Host)
 		}
-		if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
+		if _, err := output(t, c, "true"); err != nil {
 			t.Fatal(err)
 		}
 		if b, tg := bastion.Connections(), target.Connections(); b != 1 || tg != 1 {
@@ -703,7 +753,7 @@ func TestSSHConfigFile(t *testing.T) {
 	if c.Addr() != srv.Host {
 		t.Errorf("Addr() = %q, want the address connected to, %s", c.Addr(), srv.Host)
 	}
-	out, err := remote.Output(testCtx(t), c, nil, "id", "-un")
+	out, err := output(t, c, "id", "-un")
 	if err != nil || strings.TrimSpace(string(out)) != srv.User {
 		t.Fatalf("id -un: %q, %v", out, err)
 	}
@@ -795,7 +845,7 @@ func TestSSHDialRetry(t *testing.T) {
 		opts.HostKeyPolicy = remote.HostKeyAcceptNew
 		opts.KnownHostsFile = filepath.Join(t.TempDir(), "known_hosts")
 		c := dial(t, "root@"+addr, opts)
-		if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
+		if _, err := output(t, c, "true"); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -868,13 +918,13 @@ func TestSSHKeepalive(t *testing.T) {
 	c := dial(t, "root@"+l.Addr().String(), opts)
 
 	time.Sleep(700 * time.Millisecond) // several answered keepalives
-	if _, err := remote.Output(testCtx(t), c, nil, "true"); err != nil {
+	if _, err := output(t, c, "true"); err != nil {
 		t.Fatalf("healthy connection dropped: %v", err)
 	}
 	fz.freeze()
 	time.Sleep(time.Second)
 	start := time.Now()
-	_, err = remote.Output(testCtx(t), c, nil, "true")
+	_, err = output(t, c, "true")
 	if err == nil || !strings.Contains(err.Error(), "keepalive") {
 		t.Fatalf("got %v, want an error naming the failed keepalive", err)
 	}

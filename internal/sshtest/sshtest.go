@@ -34,7 +34,7 @@ type Server struct {
 	Addr           string // "127.0.0.1:PORT"
 	Host           string
 	Port           int
-	User           string // the user tests log in as: the current user (root in CI)
+	User           string // the user tests log in as: the current user (root in CI), or see LoginShell
 	HostKey        ssh.PublicKey
 	ClientKeyPath  string // unencrypted ed25519 key authorized on this server
 	KnownHostsPath string // known_hosts holding this server's key as "[host]:port"
@@ -51,6 +51,7 @@ type config struct {
 	hostKey    ed25519.PrivateKey
 	authorized []ssh.PublicKey
 	extra      []string
+	loginShell string
 }
 
 // Option changes how Start sets the server up.
@@ -85,6 +86,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	dir := t.TempDir()
 	s := &Server{dir: dir, Host: cfg.listen, User: currentUser(t)}
+	if cfg.loginShell != "" {
+		s.User = loginUser(t, cfg.loginShell)
+	}
 	s.writeKeys(t, &cfg)
 
 	var lastErr error
