@@ -962,3 +962,57 @@ func TestSSHHostKeyAlgorithms(t *testing.T) {
 		})
 	}
 }
+
+// A host that prints without end must not make berth hold it all: the
+// capped buffer refuses the rest, the command is stopped, and the connection
+// stays usable.
+func TestSSHOutputCap(t *testing.T) {
+	_, c := shared(t)
+	out := remote.CappedBuffer{Max: 1 << 20}
+	err := c.Run(testCtx(t), remote.Cmd{Args: []string{"head", "-c", "500000000", "/dev/zero"}, Stdout: &out})
+	var lim *remote.OutputLimitError
+	if !errors.As(err, &lim) || lim.Limit != 1<<20 {
+		t.Fatalf("got %v, want an OutputLimitError", err)
+	}
+	if len(out.Bytes()) > 1<<20 {
+		t.Fatalf("buffer holds %d bytes", len(out.Bytes()))
+	}
+	if !strings.Contains(err.Error(), c.Host()) || !strings.Contains(err.Error(), "1 MiB") {
+		t.Errorf("error %q should name the host and the limit", err)
+	}
+	if _, err := output(t, c, "true"); err != nil {
+		t.Fatalf("connection unusable after a capped command: %v", err)
+	}
+	t.Run("under the cap", func(t *testing.T) {
+		var out remote.CappedBuffer
+		if err := c.Run(testCtx(t), remote.Cmd{Args: []string{"head", "-c", "3000000", "/dev/zero"}, Stdout: &out}); err != nil || len(out.Bytes()) != 3000000 {
+			t.Fatalf("got %d bytes, %v", len(out.Bytes()), err)
+		}
+	})
+}
+
+func TestSSHCommandTimeout(t *testing.T) {
+	srv := sshtest.Start(t)
+	opts := srv.Options()
+	opts.CommandTimeout = 500 * time.Millisecond
+	c := dial(t, srv.Target(), opts)
+	err := c.Run(testCtx(t), remote.Cmd{Args: []string{"sleep", "60"}})
+	var te *remote.TimeoutError
+	if !errors.As(err, &te) || te.After != opts.CommandTimeout || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want a TimeoutError after %s", err, opts.CommandTimeout)
+	}
+	t.Run("a command's own timeout wins", func(t *testing.T) {
+		err := c.Run(testCtx(t), remote.Cmd{Args: []string{"sh", "-c", "sleep 1; echo done"}, Timeout: time.Minute})
+		if err != nil {
+			t.Fatalf("a command with its own longer timeout failed: %v", err)
+		}
+		var out bytes.Buffer
+		err = remote.ScriptWithin(testCtx(t), c, time.Minute, "sleep 1; echo waited", &out)
+		if err != nil || out.String() != "waited\n" {
+			t.Fatalf("ScriptWithin: %q, %v", out.String(), err)
+		}
+	})
+	if _, err := output(t, c, "true"); err != nil {
+		t.Fatalf("connection unusable after a timeout: %v", err)
+	}
+}
