@@ -75,6 +75,9 @@ func (a *App) sshOptions(c *cli.Context) (remote.SSHOptions, error) {
 	if err != nil {
 		return remote.SSHOptions{}, usageError("--host-key-policy: %v", err)
 	}
+	if d := c.Duration("command-timeout"); d <= 0 {
+		return remote.SSHOptions{}, usageError("--command-timeout %s: want a positive duration", d)
+	}
 	return remote.SSHOptions{
 		User:           c.String("user"),
 		Port:           c.Int("port"),
@@ -84,6 +87,7 @@ func (a *App) sshOptions(c *cli.Context) (remote.SSHOptions, error) {
 		SSHConfigFile:  c.String("ssh-config"),
 		Jump:           c.String("jump"),
 		ConnectTimeout: c.Duration("connect-timeout"),
+		CommandTimeout: c.Duration("command-timeout"),
 		Sudo:           c.Bool("sudo"),
 		Warn:           a.stderr,
 	}, nil
@@ -92,7 +96,7 @@ func (a *App) sshOptions(c *cli.Context) (remote.SSHOptions, error) {
 // connect opens the one connection a run uses for a target.
 func connect(ctx context.Context, t inventory.Target, opts remote.SSHOptions) (remote.Conn, error) {
 	if t.Name == localName && t.Addr == "" {
-		return remote.NewLocal(opts.Sudo), nil
+		return &remote.Local{Sudo: opts.Sudo, CommandTimeout: opts.CommandTimeout}, nil
 	}
 	conn, err := remote.DialSSH(ctx, t.SSHTarget(), opts)
 	if err != nil {
