@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -27,11 +26,13 @@ type SSH struct {
 	done       chan struct{} // closed by Close; stops the keepalive
 	closing    sync.Once
 
+	sftpStarting chan struct{} // one SFTP start at a time
+
 	mu      sync.Mutex
 	stats   Stats
 	lost    error // why the keepalive gave up on the connection
-	sftp    *sftp.Client
-	sftpErr error
+	sftp    *sftpConn
+	sftpErr error // SFTP is not used on this connection, and why
 }
 
 var (
@@ -45,14 +46,15 @@ var (
 // last hop was dialed at (host of host:port).
 func newSSH(host, dialed string, clients []*ssh.Client, opts SSHOptions) *SSH {
 	s := &SSH{
-		host:       host,
-		addr:       connectedAddr(clients[len(clients)-1], dialed),
-		sudo:       opts.Sudo,
-		cmdTimeout: opts.CommandTimeout,
-		client:     clients[len(clients)-1],
-		jumps:      clients[:len(clients)-1],
-		slots:      make(chan struct{}, maxSessions),
-		done:       make(chan struct{}),
+		host:         host,
+		addr:         connectedAddr(clients[len(clients)-1], dialed),
+		sudo:         opts.Sudo,
+		cmdTimeout:   opts.CommandTimeout,
+		client:       clients[len(clients)-1],
+		jumps:        clients[:len(clients)-1],
+		slots:        make(chan struct{}, maxSessions),
+		sftpStarting: make(chan struct{}, 1),
+		done:         make(chan struct{}),
 	}
 	s.stats.Connections = len(clients)
 	if opts.Keepalive > 0 {
@@ -207,7 +209,7 @@ func (s *SSH) Close() error {
 		close(s.done)
 		s.mu.Lock()
 		if s.sftp != nil {
-			s.sftp.Close()
+			s.sftp.close()
 		}
 		s.mu.Unlock()
 		err = s.client.Close()

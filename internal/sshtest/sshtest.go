@@ -52,6 +52,7 @@ type config struct {
 	authorized []ssh.PublicKey
 	extra      []string
 	loginShell string
+	sftp       string
 }
 
 // Option changes how Start sets the server up.
@@ -68,6 +69,10 @@ func HostKey(key ed25519.PrivateKey) Option { return func(c *config) { c.hostKey
 func AuthorizedKey(key ssh.PublicKey) Option {
 	return func(c *config) { c.authorized = append(c.authorized, key) }
 }
+
+// SFTPServer replaces the sftp subsystem (internal-sftp) with cmd, e.g. one
+// that never answers.
+func SFTPServer(cmd string) Option { return func(c *config) { c.sftp = cmd } }
 
 // Config adds raw sshd_config lines.
 func Config(lines ...string) Option { return func(c *config) { c.extra = append(c.extra, lines...) } }
@@ -183,6 +188,13 @@ func (s *Server) start(t testing.TB, cfg *config, port int) error {
 		AuthorizedKeys: filepath.Join(s.dir, "authorized_keys"),
 		PidFile:        filepath.Join(s.dir, fmt.Sprintf("sshd-%d.pid", port)),
 	})
+	if cfg.sftp != "" {
+		for i, l := range lines {
+			if strings.HasPrefix(l, "Subsystem sftp ") {
+				lines[i] = "Subsystem sftp " + cfg.sftp
+			}
+		}
+	}
 	lines = append(lines, cfg.extra...)
 	cfgPath := filepath.Join(s.dir, fmt.Sprintf("sshd-%d.conf", port))
 	writeFile(t, cfgPath, []byte(strings.Join(lines, "\n")+"\n"))
