@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -61,6 +62,8 @@ func TestSSHHostCertificates(t *testing.T) {
 	_, otherCA := newCA(t)
 	srv, hostPub := certServer(t, ca, "127.0.0.1", "-5m:+1h")
 	host := knownhosts.Normalize(srv.Addr)
+	// knownhosts (unlike OpenSSH) matches a bare * on port 22 only.
+	anyHost := "[*]:" + strconv.Itoa(srv.Port)
 	authority := func(pattern string, k ssh.PublicKey) string {
 		return "@cert-authority " + pattern + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
 	}
@@ -76,14 +79,14 @@ func TestSSHHostCertificates(t *testing.T) {
 		revoked bool
 	}{
 		{name: "authority for the host", lines: []string{authority(host, caPub)}},
-		{name: "authority for every host", lines: []string{authority("*", caPub)}},
+		{name: "authority for every host on the port", lines: []string{authority(anyHost, caPub)}},
 		{name: "authority with tabs", lines: []string{strings.ReplaceAll(authority(host, caPub), " ", "\t")}},
 		{name: "authority for another host", lines: []string{authority("[10.9.9.9]:22", caPub)},
 			wantErr: "no @cert-authority", unknown: true},
-		{name: "another authority", lines: []string{authority("*", otherCA)}, wantErr: "no @cert-authority", unknown: true},
-		{name: "another authority, plain key recorded", lines: []string{authority("*", otherCA), knownhosts.Line([]string{host}, hostPub)}},
-		{name: "revoked authority", lines: []string{authority("*", caPub), revoked(caPub)}, revoked: true, wantErr: "revoked"},
-		{name: "revoked host key", lines: []string{authority("*", caPub), revoked(hostPub)}, revoked: true, wantErr: "revoked"},
+		{name: "another authority", lines: []string{authority(anyHost, otherCA)}, wantErr: "no @cert-authority", unknown: true},
+		{name: "another authority, plain key recorded", lines: []string{authority(anyHost, otherCA), knownhosts.Line([]string{host}, hostPub)}},
+		{name: "revoked authority", lines: []string{authority(anyHost, caPub), revoked(caPub)}, revoked: true, wantErr: "revoked"},
+		{name: "revoked host key", lines: []string{authority(anyHost, caPub), revoked(hostPub)}, revoked: true, wantErr: "revoked"},
 		{name: "accept-new records the plain key", policy: remote.HostKeyAcceptNew},
 		{name: "accept-new still honours a revoked authority", policy: remote.HostKeyAcceptNew,
 			lines: []string{revoked(caPub)}, revoked: true, wantErr: "revoked"},
@@ -129,7 +132,7 @@ func TestSSHHostCertificates(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				srv, _ := certServer(t, ca, s.principal, s.validity)
 				opts := srv.Options()
-				opts.KnownHostsFile = writeKnownHosts(t, authority("*", caPub))
+				opts.KnownHostsFile = writeKnownHosts(t, authority("[*]:"+strconv.Itoa(srv.Port), caPub))
 				_, err := remote.DialSSH(testCtx(t), srv.Target(), opts)
 				var hk *remote.HostKeyError
 				if !errors.As(err, &hk) || !hk.Unknown || hk.CertProblem == "" || !strings.Contains(err.Error(), "certificate") {

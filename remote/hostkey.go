@@ -214,21 +214,40 @@ func (h *hostKeys) algorithms(addr string) []string {
 		return nil // the library's default prefers certificates, then any key
 	}
 	var algos []string
-	if len(cas) > 0 {
-		// A certificate from an authority is as good as a recorded key.
-		algos = append(algos, ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01,
-			ssh.CertAlgoECDSA521v01, ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01)
-	}
 	seen := map[string]bool{}
-	for _, k := range keys {
-		for _, a := range algorithmsForKeyType(k.Key.Type()) {
+	add := func(as ...string) {
+		for _, a := range as {
 			if !seen[a] {
 				seen[a] = true
 				algos = append(algos, a)
 			}
 		}
 	}
+	if len(cas) > 0 {
+		// A certificate from an authority is as good as a recorded key.
+		add(ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01,
+			ssh.CertAlgoECDSA521v01, ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01)
+	}
+	for _, k := range keys {
+		add(algorithmsForKeyType(k.Key.Type())...)
+	}
+	// A certificate of a recorded key is checked as that key, as OpenSSH does,
+	// for hosts that offer only their certificate.
+	for _, k := range keys {
+		if c, ok := certAlgos[k.Key.Type()]; ok {
+			add(algorithmsForKeyType(c)...)
+		}
+	}
 	return algos
+}
+
+// certAlgos maps a key type to the type of its certificates.
+var certAlgos = map[string]string{
+	ssh.KeyAlgoED25519:  ssh.CertAlgoED25519v01,
+	ssh.KeyAlgoECDSA256: ssh.CertAlgoECDSA256v01,
+	ssh.KeyAlgoECDSA384: ssh.CertAlgoECDSA384v01,
+	ssh.KeyAlgoECDSA521: ssh.CertAlgoECDSA521v01,
+	ssh.KeyAlgoRSA:      ssh.CertAlgoRSAv01,
 }
 
 func algorithmsForKeyType(t string) []string {
