@@ -75,9 +75,6 @@ func (a *App) sshOptions(c *cli.Context) (remote.SSHOptions, error) {
 	if err != nil {
 		return remote.SSHOptions{}, usageError("--host-key-policy: %v", err)
 	}
-	if d := c.Duration("command-timeout"); d <= 0 {
-		return remote.SSHOptions{}, usageError("--command-timeout %s: want a positive duration", d)
-	}
 	return remote.SSHOptions{
 		User:           c.String("user"),
 		Port:           c.Int("port"),
