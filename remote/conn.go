@@ -7,13 +7,13 @@
 package remote
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
+	"time"
 )
 
 // Cmd is one command to run: an argv, never shell text. Implementations turn
@@ -23,6 +23,9 @@ type Cmd struct {
 	Stdin  io.Reader // nil: empty stdin
 	Stdout io.Writer // nil: discarded
 	Stderr io.Writer // nil: kept (its tail) in the ExitError
+	// Timeout bounds this command, for those whose length the caller knows
+	// (health waits). Zero: the connection's command timeout.
+	Timeout time.Duration
 }
 
 // Conn is a connection to one host.
@@ -92,18 +95,17 @@ func (e *ExitError) Error() string {
 	return msg
 }
 
-// Output runs args with optional stdin and returns stdout.
-func Output(ctx context.Context, c Conn, stdin io.Reader, args ...string) ([]byte, error) {
-	var out bytes.Buffer
-	err := c.Run(ctx, Cmd{Args: args, Stdin: stdin, Stdout: &out})
-	return out.Bytes(), err
-}
-
 // Script runs a constant shell script sent on stdin, with data passed as
 // positional arguments ($1, $2, ...), so no data is ever spliced into shell text.
 func Script(ctx context.Context, c Conn, script string, stdout io.Writer, args ...string) error {
+	return ScriptWithin(ctx, c, 0, script, stdout, args...)
+}
+
+// ScriptWithin is Script bounded by timeout instead of the connection's
+// command timeout, for scripts that wait on purpose (health checks).
+func ScriptWithin(ctx context.Context, c Conn, timeout time.Duration, script string, stdout io.Writer, args ...string) error {
 	argv := append([]string{"sh", "-s", "--"}, args...)
-	return c.Run(ctx, Cmd{Args: argv, Stdin: strings.NewReader(script), Stdout: stdout})
+	return c.Run(ctx, Cmd{Args: argv, Stdin: strings.NewReader(script), Stdout: stdout, Timeout: timeout})
 }
 
 // tailBuffer keeps the last max bytes written to it.

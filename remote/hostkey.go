@@ -1,12 +1,15 @@
 package remote
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -22,6 +25,9 @@ type HostKeyError struct {
 	Line        int    // the line holding the recorded key, for a mismatch
 	Unknown     bool   // no key is recorded for the host
 	Revoked     bool
+	// CertProblem says why a certificate the host presented did not vouch
+	// for it (no known authority, expired, wrong name), when it did not.
+	CertProblem string
 }
 
 func (e *HostKeyError) Error() string {
@@ -34,21 +40,29 @@ func (e *HostKeyError) Error() string {
 		if h, p, err := net.SplitHostPort(e.Host); err == nil {
 			host, port = h, p
 		}
-		return fmt.Sprintf("unknown host %s: its key %s %s is not in %s; verify the fingerprint, then add it "+
+		cert := ""
+		if e.CertProblem != "" {
+			cert = " (its host certificate was not accepted: " + e.CertProblem + ")"
+		}
+		return fmt.Sprintf("unknown host %s: its key %s %s is not in %s%s; verify the fingerprint, then add it "+
 			"(ssh-keyscan -p %s %s >> %s) or rerun with --host-key-policy accept-new",
-			e.Host, e.KeyType, e.Fingerprint, e.File, port, host, e.File)
+			e.Host, e.KeyType, e.Fingerprint, e.File, cert, port, host, e.File)
 	}
 	return fmt.Sprintf("HOST KEY MISMATCH for %s: it presented %s %s, which differs from the key recorded in %s:%d; "+
 		"this may be a man-in-the-middle attack; if the host was rebuilt, remove the old entry (ssh-keygen -f %s -R '%s')",
 		e.Host, e.KeyType, e.Fingerprint, e.File, e.Line, e.File, e.Host)
 }
 
-// hostKeys checks host keys against one known_hosts file under a policy.
+// hostKeys checks host keys against one known_hosts file under a policy,
+// with OpenSSH's semantics: a host certificate signed by a matching
+// @cert-authority is accepted; any other certificate counts as its plain
+// key; @revoked keys (hosts' or authorities') are refused.
 type hostKeys struct {
-	file   string
-	policy HostKeyPolicy
-	warn   io.Writer
-	check  ssh.HostKeyCallback // nil when the file does not exist yet
+	file    string
+	policy  HostKeyPolicy
+	warn    io.Writer
+	check   ssh.HostKeyCallback // nil when the file does not exist yet
+	caLines map[int]bool        // lines of file marked @cert-authority
 }
 
 func newHostKeys(file string, policy HostKeyPolicy, warn io.Writer) (*hostKeys, error) {
@@ -64,8 +78,74 @@ func newHostKeys(file string, policy HostKeyPolicy, warn io.Writer) (*hostKeys, 
 		return nil, fmt.Errorf("read known hosts: %w", err)
 	default:
 		h.check = cb
+		if h.caLines, err = certAuthorityLines(file); err != nil {
+			return nil, fmt.Errorf("read known hosts: %w", err)
+		}
 	}
 	return h, nil
+}
+
+// certAuthorityLines finds the @cert-authority lines, numbered as knownhosts
+// numbers them: knownhosts reports the lines matching a host but not their markers.
+func certAuthorityLines(file string) (map[int]bool, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	lines := map[int]bool{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		if f := strings.Fields(sc.Text()); len(f) > 0 && f[0] == "@cert-authority" {
+			lines[n] = true
+		}
+	}
+	return lines, sc.Err()
+}
+
+// recorded lists the keys known_hosts holds for addr: host keys and authorities.
+func (h *hostKeys) recorded(addr string) (keys, cas []knownhosts.KnownKey) {
+	if h.check == nil {
+		return nil, nil
+	}
+	var kerr *knownhosts.KeyError
+	if !errors.As(h.check(addr, tcpAddrOrDummy(nil), probeKey{}), &kerr) {
+		return nil, nil
+	}
+	for _, k := range kerr.Want {
+		if k.Filename == h.file && h.caLines[k.Line] {
+			cas = append(cas, k)
+		} else {
+			keys = append(keys, k)
+		}
+	}
+	return keys, cas
+}
+
+// checkCert accepts a host certificate signed by an authority known_hosts
+// names for addr, valid now and for the host's name. A revoked certificate
+// key or authority is a *HostKeyError; any other problem is returned for the
+// caller to fall back to the plain key, as OpenSSH does.
+func (h *hostKeys) checkCert(addr string, remote net.Addr, cert *ssh.Certificate, herr *HostKeyError) error {
+	for _, k := range []ssh.PublicKey{cert.Key, cert.SignatureKey} {
+		var rerr *knownhosts.RevokedError
+		if h.check != nil && errors.As(h.check(addr, remote, k), &rerr) {
+			herr.Revoked, herr.File, herr.Line = true, rerr.Revoked.Filename, rerr.Revoked.Line
+			return herr
+		}
+	}
+	_, cas := h.recorded(addr)
+	for _, ca := range cas {
+		if !bytes.Equal(ca.Key.Marshal(), cert.SignatureKey.Marshal()) {
+			continue
+		}
+		cc := ssh.CertChecker{IsHostAuthority: func(ssh.PublicKey, string) bool { return true }}
+		if err := cc.CheckHostKey(addr, remote, cert); err != nil {
+			return fmt.Errorf("%s:%d: %w", ca.Filename, ca.Line, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("no @cert-authority in %s signed it (signer %s)", h.file, ssh.FingerprintSHA256(cert.SignatureKey))
 }
 
 // callback returns the check for one host; addr is the host:port dialed,
@@ -79,6 +159,16 @@ func (h *hostKeys) callback(addr string) ssh.HostKeyCallback {
 			return nil
 		}
 		herr := &HostKeyError{Host: knownhosts.Normalize(addr), KeyType: key.Type(), Fingerprint: fp, File: h.file}
+		if cert, ok := key.(*ssh.Certificate); ok {
+			err := h.checkCert(addr, tcpAddrOrDummy(remote), cert, herr)
+			if err == nil || herr.Revoked {
+				return err
+			}
+			// Not vouched for by an authority: judge its plain key.
+			herr.CertProblem = err.Error()
+			key = cert.Key
+			herr.KeyType, herr.Fingerprint = key.Type(), ssh.FingerprintSHA256(key)
+		}
 		var err error = &knownhosts.KeyError{}
 		if h.check != nil {
 			// The dialed name, not remote, decides: through a jump host remote
@@ -93,15 +183,18 @@ func (h *hostKeys) callback(addr string) ssh.HostKeyCallback {
 		case errors.As(err, &rerr):
 			herr.Revoked, herr.Line = true, rerr.Revoked.Line
 			return herr
-		case errors.As(err, &kerr) && len(kerr.Want) > 0:
-			herr.File, herr.Line = kerr.Want[0].Filename, kerr.Want[0].Line
-			return herr
 		case errors.As(err, &kerr):
+			// Authorities vouch only through certificates: a host recorded
+			// only by its authority is unknown when it shows a plain key.
+			if keys, _ := h.recorded(addr); len(keys) > 0 {
+				herr.File, herr.Line = keys[0].Filename, keys[0].Line
+				return herr
+			}
 			if h.policy == HostKeyAcceptNew {
 				if err := h.record(addr, key); err != nil {
 					return err
 				}
-				fmt.Fprintf(h.warn, "berth: trusting new host %s (%s %s), recorded in %s\n", addr, key.Type(), fp, h.file)
+				fmt.Fprintf(h.warn, "berth: trusting new host %s (%s %s), recorded in %s\n", addr, key.Type(), ssh.FingerprintSHA256(key), h.file)
 				return nil
 			}
 			herr.Unknown = true
@@ -116,25 +209,45 @@ func (h *hostKeys) callback(addr string) ssh.HostKeyCallback {
 // (otherwise a host recorded by its ed25519 key but offering ECDSA first
 // would look like a mismatch). Nil means "any".
 func (h *hostKeys) algorithms(addr string) []string {
-	if h.check == nil {
-		return nil
-	}
-	err := h.check(addr, tcpAddrOrDummy(nil), probeKey{})
-	var kerr *knownhosts.KeyError
-	if !errors.As(err, &kerr) {
-		return nil
+	keys, cas := h.recorded(addr)
+	if len(keys) == 0 {
+		return nil // the library's default prefers certificates, then any key
 	}
 	var algos []string
 	seen := map[string]bool{}
-	for _, k := range kerr.Want {
-		for _, a := range algorithmsForKeyType(k.Key.Type()) {
+	add := func(as ...string) {
+		for _, a := range as {
 			if !seen[a] {
 				seen[a] = true
 				algos = append(algos, a)
 			}
 		}
 	}
+	if len(cas) > 0 {
+		// A certificate from an authority is as good as a recorded key.
+		add(ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01,
+			ssh.CertAlgoECDSA521v01, ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01)
+	}
+	for _, k := range keys {
+		add(algorithmsForKeyType(k.Key.Type())...)
+	}
+	// A certificate of a recorded key is checked as that key, as OpenSSH does,
+	// for hosts that offer only their certificate.
+	for _, k := range keys {
+		if c, ok := certAlgos[k.Key.Type()]; ok {
+			add(algorithmsForKeyType(c)...)
+		}
+	}
 	return algos
+}
+
+// certAlgos maps a key type to the type of its certificates.
+var certAlgos = map[string]string{
+	ssh.KeyAlgoED25519:  ssh.CertAlgoED25519v01,
+	ssh.KeyAlgoECDSA256: ssh.CertAlgoECDSA256v01,
+	ssh.KeyAlgoECDSA384: ssh.CertAlgoECDSA384v01,
+	ssh.KeyAlgoECDSA521: ssh.CertAlgoECDSA521v01,
+	ssh.KeyAlgoRSA:      ssh.CertAlgoRSAv01,
 }
 
 func algorithmsForKeyType(t string) []string {

@@ -10,12 +10,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // Local runs commands on this machine, without SSH and without a shell:
 // argv goes straight to exec.
 type Local struct {
 	Sudo bool // prefix commands with "sudo -n --"
+	// CommandTimeout bounds each command that sets no Timeout; zero: none.
+	CommandTimeout time.Duration
 
 	mu    sync.Mutex
 	stats Stats
@@ -40,12 +43,15 @@ func (l *Local) Run(ctx context.Context, c Cmd) error {
 		}
 	}
 	l.count(func(s *Stats) { s.Commands++ })
+	ctx, cancel := withCommandTimeout(ctx, c.Timeout, l.CommandTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdin = c.Stdin
-	cmd.Stdout = c.Stdout
-	if cmd.Stdout == nil {
-		cmd.Stdout = io.Discard
+	stdout := &errWriter{w: c.Stdout}
+	if stdout.w == nil {
+		stdout.w = io.Discard
 	}
+	cmd.Stdout = stdout
 	var tail *tailBuffer
 	if c.Stderr != nil {
 		cmd.Stderr = c.Stderr
@@ -58,7 +64,11 @@ func (l *Local) Run(ctx context.Context, c Cmd) error {
 		return nil
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("run %s: %w", c.Args[0], ctx.Err())
+		return fmt.Errorf("run %s: %w", c.Args[0], context.Cause(ctx))
+	}
+	if stdout.err != nil {
+		// The command died of the closed pipe; the writer's error says why.
+		return fmt.Errorf("run %s: %w", c.Args[0], stdout.err)
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -124,3 +134,17 @@ func (l *Local) count(f func(*Stats)) {
 }
 
 func (l *Local) Close() error { return nil }
+
+// errWriter remembers the first error of w; exec's copy goroutine is its only writer.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,27 +10,29 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 )
 
 // SSH is one SSH connection to a host, kept for the whole run: every command
 // is a session on it, every upload goes through one SFTP client on it.
 type SSH struct {
-	host    string
-	addr    string // the address the connection reached; see Addr
-	sudo    bool
-	client  *ssh.Client
-	jumps   []*ssh.Client // closed after client, innermost first
-	slots   chan struct{} // concurrent sessions, under sshd's MaxSessions
-	done    chan struct{} // closed by Close; stops the keepalive
-	closing sync.Once
+	host       string
+	addr       string // the address the connection reached; see Addr
+	sudo       bool
+	cmdTimeout time.Duration
+	client     *ssh.Client
+	jumps      []*ssh.Client // closed after client, innermost first
+	slots      chan struct{} // concurrent sessions, under sshd's MaxSessions
+	done       chan struct{} // closed by Close; stops the keepalive
+	closing    sync.Once
+
+	sftpStarting chan struct{} // one SFTP start at a time
 
 	mu      sync.Mutex
 	stats   Stats
 	lost    error // why the keepalive gave up on the connection
-	sftp    *sftp.Client
-	sftpErr error
+	sftp    *sftpConn
+	sftpErr error // SFTP is not used on this connection, and why
 }
 
 var (
@@ -43,13 +46,15 @@ var (
 // last hop was dialed at (host of host:port).
 func newSSH(host, dialed string, clients []*ssh.Client, opts SSHOptions) *SSH {
 	s := &SSH{
-		host:   host,
-		addr:   connectedAddr(clients[len(clients)-1], dialed),
-		sudo:   opts.Sudo,
-		client: clients[len(clients)-1],
-		jumps:  clients[:len(clients)-1],
-		slots:  make(chan struct{}, maxSessions),
-		done:   make(chan struct{}),
+		host:         host,
+		addr:         connectedAddr(clients[len(clients)-1], dialed),
+		sudo:         opts.Sudo,
+		cmdTimeout:   opts.CommandTimeout,
+		client:       clients[len(clients)-1],
+		jumps:        clients[:len(clients)-1],
+		slots:        make(chan struct{}, maxSessions),
+		sftpStarting: make(chan struct{}, 1),
+		done:         make(chan struct{}),
 	}
 	s.stats.Connections = len(clients)
 	if opts.Keepalive > 0 {
@@ -73,7 +78,8 @@ func connectedAddr(c *ssh.Client, dialed string) string {
 	return dialed
 }
 
-// Run runs c as one session. The argv becomes shell text here, once, by Quote.
+// Run runs c as one session. The login shell sees only sessionCommand; the
+// argv, quoted once by Quote, reaches /bin/sh on stdin ahead of c.Stdin.
 func (s *SSH) Run(ctx context.Context, c Cmd) error {
 	if len(c.Args) == 0 {
 		return errors.New("run: empty command")
@@ -82,18 +88,20 @@ func (s *SSH) Run(ctx context.Context, c Cmd) error {
 	if s.sudo {
 		args = append([]string{"sudo", "-n", "--"}, args...)
 	}
-	line, err := Quote(args)
+	header, err := sessionHeader(args)
 	if err != nil {
 		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, err)
 	}
+	ctx, cancel := withCommandTimeout(ctx, c.Timeout, s.cmdTimeout)
+	defer cancel()
 	select {
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
 	case <-ctx.Done():
-		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, ctx.Err())
+		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, context.Cause(ctx))
 	}
 	sess, err := s.client.NewSession()
 	if err != nil {
@@ -104,11 +112,13 @@ func (s *SSH) Run(ctx context.Context, c Cmd) error {
 
 	// The session's copy goroutines may outlive a cancelled Run; the gate
 	// keeps them off the caller's reader and writers once Run has returned.
-	g := &gate{}
+	g := newGate()
 	defer g.close()
+	var stdin io.Reader = bytes.NewReader(header)
 	if c.Stdin != nil {
-		sess.Stdin = gatedReader{g, c.Stdin}
+		stdin = io.MultiReader(stdin, c.Stdin)
 	}
+	sess.Stdin = gatedReader{g, stdin}
 	stdout := c.Stdout
 	if stdout == nil {
 		stdout = io.Discard
@@ -121,22 +131,33 @@ func (s *SSH) Run(ctx context.Context, c Cmd) error {
 		tail = newTailBuffer(4096)
 		sess.Stderr = gatedWriter{g, tail}
 	}
-	if err := sess.Start(line); err != nil {
+	if err := sess.Start(sessionCommand); err != nil {
 		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, s.lostOr(err))
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- sess.Wait() }()
+	var stop error
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
+		stop = context.Cause(ctx)
+	case <-g.failed:
+		// The caller's writer refused output (e.g. a size cap): nobody
+		// reads the rest, so the command would block on a full window.
+		stop = g.writeErr()
+	}
+	if stop != nil {
 		// Kill the remote process where sshd allows signals (not for root
 		// logins, which skip privilege separation), and close the channel
 		// either way. The command may run on, detached from us.
 		_ = sess.Signal(ssh.SIGKILL)
 		sess.Close()
-		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, ctx.Err())
+		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, stop)
 	}
 	g.close()
+	if werr := g.writeErr(); werr != nil {
+		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, werr)
+	}
 	if err == nil {
 		return nil
 	}
@@ -152,7 +173,7 @@ func (s *SSH) Run(ctx context.Context, c Cmd) error {
 		return e
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, ctx.Err())
+		return fmt.Errorf("run %s on %s: %w", c.Args[0], s.host, context.Cause(ctx))
 	}
 	return fmt.Errorf("run %s on %s: connection lost before the command reported its exit status: %w",
 		c.Args[0], s.host, s.lostOr(err))
@@ -188,7 +209,7 @@ func (s *SSH) Close() error {
 		close(s.done)
 		s.mu.Lock()
 		if s.sftp != nil {
-			s.sftp.Close()
+			s.sftp.close()
 		}
 		s.mu.Unlock()
 		err = s.client.Close()
@@ -253,16 +274,27 @@ func (s *SSH) lostOr(err error) error {
 	return err
 }
 
-// gate cuts a session's streams off from the caller once Run returns.
+// gate cuts a session's streams off from the caller once Run returns, and
+// reports the first error of the caller's writers.
 type gate struct {
 	mu     sync.Mutex
 	closed bool
+	err    error
+	failed chan struct{} // closed when err is set
 }
+
+func newGate() *gate { return &gate{failed: make(chan struct{})} }
 
 func (g *gate) close() {
 	g.mu.Lock()
 	g.closed = true
 	g.mu.Unlock()
+}
+
+func (g *gate) writeErr() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
 }
 
 type gatedWriter struct {
@@ -276,7 +308,15 @@ func (w gatedWriter) Write(p []byte) (int, error) {
 	if w.g.closed {
 		return len(p), nil
 	}
-	return w.w.Write(p)
+	if w.g.err != nil {
+		return 0, w.g.err
+	}
+	n, err := w.w.Write(p)
+	if err != nil {
+		w.g.err = err
+		close(w.g.failed)
+	}
+	return n, err
 }
 
 type gatedReader struct {

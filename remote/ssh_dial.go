@@ -77,7 +77,7 @@ func DialSSH(ctx context.Context, target string, opts SSHOptions) (*SSH, error) 
 		if i > 0 {
 			via = clients[i-1]
 		}
-		c, err := dialHop(ctx, dctx, via, hop, hk, au, opts.ConnectTimeout)
+		c, err := dialHop(ctx, dctx, via, hop, hk, au, opts.ConnectTimeout, opts.Warn)
 		if err != nil {
 			closeAll()
 			if i < len(hops)-1 {
@@ -91,8 +91,9 @@ func DialSSH(ctx context.Context, target string, opts SSHOptions) (*SSH, error) 
 }
 
 // dialHop connects and authenticates to e, directly or through via, retrying
-// transient errors with exponential backoff until dctx expires.
-func dialHop(ctx, dctx context.Context, via *ssh.Client, e endpoint, hk *hostKeys, au *auth, timeout time.Duration) (*ssh.Client, error) {
+// transient errors with exponential backoff until dctx expires. One line on
+// warn says when retrying starts, so a long wait is never silent.
+func dialHop(ctx, dctx context.Context, via *ssh.Client, e endpoint, hk *hostKeys, au *auth, timeout time.Duration, warn io.Writer) (*ssh.Client, error) {
 	methods, problems := au.methods(e)
 	if len(methods) == 0 {
 		return nil, noCredentialsError(problems)
@@ -124,6 +125,10 @@ func dialHop(ctx, dctx context.Context, via *ssh.Client, e endpoint, hk *hostKey
 		// before it ("i/o timeout" vs "connection refused").
 		if dctx.Err() == nil || lastErr == nil {
 			lastErr = err
+		}
+		if attempt == 1 {
+			fmt.Fprintf(warn, "berth: %s: %v; retrying until %s (%s left)\n",
+				e, err, deadline.Format("15:04:05"), time.Until(deadline).Round(time.Second))
 		}
 		wait, last := backoff, false
 		if rem := time.Until(deadline); rem <= wait {

@@ -62,6 +62,9 @@ type SSHOptions struct {
 
 	ConnectTimeout time.Duration // total time to keep retrying the connection; default 30s
 	Keepalive      time.Duration // keepalive@openssh.com interval; default 15s, negative disables
+	// CommandTimeout bounds each remote command (and each SFTP upload) that
+	// sets no Timeout of its own; default DefaultCommandTimeout.
+	CommandTimeout time.Duration
 
 	Sudo bool // run commands as "sudo -n -- argv..."
 
@@ -107,6 +110,9 @@ func (o SSHOptions) withDefaults() (SSHOptions, error) {
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = defaultConnectTimeout
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = DefaultCommandTimeout
 	}
 	if o.Keepalive == 0 {
 		o.Keepalive = defaultKeepalive

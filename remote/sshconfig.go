@@ -91,14 +91,14 @@ func splitTarget(s string) (userName, host string, port int, err error) {
 		}
 		host = h
 		if p != "" {
-			if port, err = parsePort(p); err != nil {
+			if port, err = ParsePort(p); err != nil {
 				return "", "", 0, err
 			}
 		}
 	case strings.Count(s, ":") == 1:
 		h, p, _ := strings.Cut(s, ":")
 		host = h
-		if port, err = parsePort(p); err != nil {
+		if port, err = ParsePort(p); err != nil {
 			return "", "", 0, err
 		}
 	}
@@ -108,10 +108,12 @@ func splitTarget(s string) (userName, host string, port int, err error) {
 	return userName, host, port, nil
 }
 
-func parsePort(p string) (int, error) {
+// ParsePort parses a TCP port, 1-65535, written plainly: no sign, no
+// leading zero. It is the one port parser for targets, flags and ssh config.
+func ParsePort(p string) (int, error) {
 	n, err := strconv.Atoi(p)
-	if err != nil || n < 1 || n > 65535 {
-		return 0, fmt.Errorf("parse port %q: not a port number", p)
+	if err != nil || n < 1 || n > 65535 || p[0] == '+' || p[0] == '0' {
+		return 0, fmt.Errorf("bad port %q: want 1-65535", p)
 	}
 	return n, nil
 }
@@ -142,7 +144,7 @@ func resolveEndpoint(target, defUser string, defPort int, cfg *sshConfig, home s
 	}
 	if e.port == 0 {
 		if p := cfg.get(alias, "Port"); p != "" {
-			if e.port, err = parsePort(p); err != nil {
+			if e.port, err = ParsePort(p); err != nil {
 				return endpoint{}, fmt.Errorf("ssh config for %s: %w", alias, err)
 			}
 		}

@@ -119,3 +119,12 @@ func TestParseHostKeyPolicy(t *testing.T) {
 		t.Error("accepted \"no\"")
 	}
 }
+
+func TestParsePort(t *testing.T) {
+	for in, want := range map[string]int{"22": 22, "1": 1, "65535": 65535, "0": 0, "65536": 0, "+22": 0, "022": 0, "-1": 0, "": 0, "x": 0, " 22": 0} {
+		got, err := ParsePort(in)
+		if got != want || (err == nil) != (want != 0) {
+			t.Errorf("ParsePort(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+}

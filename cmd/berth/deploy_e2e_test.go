@@ -26,7 +26,7 @@ type stackEnv struct {
 	shimDir  string // see pauseDocker
 }
 
-func newStackEnv(t *testing.T) *stackEnv {
+func newStackEnv(t *testing.T, opts ...sshtest.Option) *stackEnv {
 	t.Helper()
 	testimage.Build(t, "v1", "v1")
 	e := &stackEnv{prefix: testimage.Unique(t), port: freePort(t), stateDir: filepath.Join(t.TempDir(), "state")}
@@ -47,7 +47,8 @@ func newStackEnv(t *testing.T) *stackEnv {
 	if err := os.WriteFile(filepath.Join(shim, "docker"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e.sshd = sshtest.Start(t, sshtest.Config("SetEnv PATH="+shim+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+	opts = append(opts, sshtest.Config("SetEnv PATH="+shim+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+	e.sshd = sshtest.Start(t, opts...)
 	cleanupStack(t, e.prefix)
 	return e
 }

@@ -18,6 +18,7 @@ var flagRules = map[string]func(c *cli.Context, name string) error{
 	"port":            portNumber,
 	"batch":           batchSize,
 	"connect-timeout": durationAtLeast(time.Nanosecond),
+	"command-timeout": durationAtLeast(time.Nanosecond),
 	"lock-wait":       durationAtLeast(0),
 	"lock-stale":      durationAtLeast(time.Nanosecond),
 	"dns-timeout":     durationAtLeast(time.Nanosecond),

@@ -31,6 +31,8 @@ func TestNumericFlagsRefuseNonsense(t *testing.T) {
 		{[]string{"deploy", "--lock-stale", "0s"}, "--lock-stale 0s: want more than 0"},
 		{[]string{"plan", "--connect-timeout", "0s"}, "--connect-timeout 0s"},
 		{[]string{"run", "--connect-timeout", "-5s", "--", "true"}, "--connect-timeout -5s"},
+		{[]string{"run", "--command-timeout", "0s", "--", "true"}, "--command-timeout 0s"},
+		{[]string{"deploy", "--command-timeout", "-1m"}, "--command-timeout -1m0s"},
 		{[]string{"dns", "--dns-timeout", "0s"}, "--dns-timeout 0s"},
 		{[]string{"deploy", "--dns-poll", "-1s"}, "--dns-poll -1s"},
 		{[]string{"hosts", "--aws-timeout", "0s"}, "--aws-timeout 0s"},

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/awscfg"
+	"github.com/berth-sh/berth/remote"
 )
 
 // Flag groups shared by the commands that need them.
@@ -30,6 +31,7 @@ func targetFlags() []cli.Flag {
 		&cli.StringFlag{Name: "ssh-config", Usage: "ssh config `FILE` (default ~/.ssh/config; \"none\" to ignore)", Category: "SSH"},
 		&cli.StringFlag{Name: "jump", Usage: "jump host(s) `[user@]bastion[:port]`, comma-separated, like ssh -J", Category: "SSH"},
 		&cli.DurationFlag{Name: "connect-timeout", Value: 30 * time.Second, Usage: "keep retrying a host's SSH connection for `DURATION`", Category: "SSH"},
+		&cli.DurationFlag{Name: "command-timeout", Value: remote.DefaultCommandTimeout, Usage: "stop any one remote command (or upload) that runs longer than `DURATION`; health waits have their own bound", Category: "SSH"},
 		&cli.BoolFlag{Name: "sudo", Usage: "run remote commands through sudo -n", Category: "SSH"},
 		&cli.IntFlag{Name: "parallel", Value: 10, Usage: "at most `N` hosts at once", Category: "Fleet"},
 	}

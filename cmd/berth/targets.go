@@ -84,6 +84,7 @@ func (a *App) sshOptions(c *cli.Context) (remote.SSHOptions, error) {
 		SSHConfigFile:  c.String("ssh-config"),
 		Jump:           c.String("jump"),
 		ConnectTimeout: c.Duration("connect-timeout"),
+		CommandTimeout: c.Duration("command-timeout"),
 		Sudo:           c.Bool("sudo"),
 		Warn:           a.stderr,
 	}, nil
@@ -92,7 +93,7 @@ func (a *App) sshOptions(c *cli.Context) (remote.SSHOptions, error) {
 // connect opens the one connection a run uses for a target.
 func connect(ctx context.Context, t inventory.Target, opts remote.SSHOptions) (remote.Conn, error) {
 	if t.Name == localName && t.Addr == "" {
-		return remote.NewLocal(opts.Sudo), nil
+		return &remote.Local{Sudo: opts.Sudo, CommandTimeout: opts.CommandTimeout}, nil
 	}
 	conn, err := remote.DialSSH(ctx, t.SSHTarget(), opts)
 	if err != nil {

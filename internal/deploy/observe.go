@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -91,7 +90,7 @@ func observe(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, req 
 	args := []string{req.stateDir, req.stack, mode, req.lockInfo, strconv.Itoa(len(req.pull))}
 	args = append(args, req.pull...)
 	args = append(args, docker.ObserveArgs(req.stack, pb)...)
-	var out bytes.Buffer
+	var out remote.CappedBuffer
 	if err := remote.Script(ctx, conn, observeScript, &out, args...); err != nil {
 		return nil, fmt.Errorf("observe %s: %w", conn.Host(), err)
 	}

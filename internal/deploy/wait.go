@@ -88,7 +88,7 @@ func waitHealthy(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbook
 	w.started("waiting up to %s for %s to be %s", timeout, c.Name, what)
 	var out bytes.Buffer
 	secs := strconv.Itoa(int(timeout.Seconds()))
-	err := remote.Script(ctx, conn, waitScript, &out, append([]string{c.Name, secs}, start...)...)
+	err := remote.ScriptWithin(ctx, conn, timeout+remote.DefaultCommandTimeout, waitScript, &out, append([]string{c.Name, secs}, start...)...)
 	w.ended(err, "%s is %s", c.Name, what)
 	var exit *remote.ExitError
 	if errors.As(err, &exit) && exit.Code == 1 {

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 
 	"github.com/berth-sh/berth/dns"
+	"github.com/berth-sh/berth/remote"
 )
 
 // ParseHost parses a --host value, [user@]addr[:port], where addr is a host
@@ -77,9 +77,9 @@ func splitHostPort(s string) (string, int, error) {
 	if port == "" {
 		return host, 0, nil
 	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 || port[0] == '+' || port[0] == '0' {
-		return "", 0, fmt.Errorf("bad port %q: want 1-65535", port)
+	n, err := remote.ParsePort(port)
+	if err != nil {
+		return "", 0, err
 	}
 	return host, n, nil
 }

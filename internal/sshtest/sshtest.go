@@ -34,7 +34,7 @@ type Server struct {
 	Addr           string // "127.0.0.1:PORT"
 	Host           string
 	Port           int
-	User           string // the user tests log in as: the current user (root in CI)
+	User           string // the user tests log in as: the current user (root in CI), or see LoginShell
 	HostKey        ssh.PublicKey
 	ClientKeyPath  string // unencrypted ed25519 key authorized on this server
 	KnownHostsPath string // known_hosts holding this server's key as "[host]:port"
@@ -51,6 +51,8 @@ type config struct {
 	hostKey    ed25519.PrivateKey
 	authorized []ssh.PublicKey
 	extra      []string
+	loginShell string
+	sftp       string
 }
 
 // Option changes how Start sets the server up.
@@ -67,6 +69,10 @@ func HostKey(key ed25519.PrivateKey) Option { return func(c *config) { c.hostKey
 func AuthorizedKey(key ssh.PublicKey) Option {
 	return func(c *config) { c.authorized = append(c.authorized, key) }
 }
+
+// SFTPServer replaces the sftp subsystem (internal-sftp) with cmd, e.g. one
+// that never answers.
+func SFTPServer(cmd string) Option { return func(c *config) { c.sftp = cmd } }
 
 // Config adds raw sshd_config lines.
 func Config(lines ...string) Option { return func(c *config) { c.extra = append(c.extra, lines...) } }
@@ -85,6 +91,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	dir := t.TempDir()
 	s := &Server{dir: dir, Host: cfg.listen, User: currentUser(t)}
+	if cfg.loginShell != "" {
+		s.User = loginUser(t, cfg.loginShell)
+	}
 	s.writeKeys(t, &cfg)
 
 	var lastErr error
@@ -179,6 +188,13 @@ func (s *Server) start(t testing.TB, cfg *config, port int) error {
 		AuthorizedKeys: filepath.Join(s.dir, "authorized_keys"),
 		PidFile:        filepath.Join(s.dir, fmt.Sprintf("sshd-%d.pid", port)),
 	})
+	if cfg.sftp != "" {
+		for i, l := range lines {
+			if strings.HasPrefix(l, "Subsystem sftp ") {
+				lines[i] = "Subsystem sftp " + cfg.sftp
+			}
+		}
+	}
 	lines = append(lines, cfg.extra...)
 	cfgPath := filepath.Join(s.dir, fmt.Sprintf("sshd-%d.conf", port))
 	writeFile(t, cfgPath, []byte(strings.Join(lines, "\n")+"\n"))

@@ -1,6 +1,7 @@
 package sshtest_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -27,12 +28,12 @@ func TestStartParallel(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			out, err := remote.Output(ctx, c, nil, "echo", "hello")
-			if err != nil {
+			var out bytes.Buffer
+			if err := c.Run(ctx, remote.Cmd{Args: []string{"echo", "hello"}, Stdout: &out}); err != nil {
 				t.Fatal(err)
 			}
-			if string(out) != "hello\n" {
-				t.Fatalf("got %q", out)
+			if out.String() != "hello\n" {
+				t.Fatalf("got %q", out.String())
 			}
 			if n := srv.Connections(); n != 1 {
 				t.Fatalf("sshd counted %d connections, want 1\n%s", n, srv.Log())
@@ -51,7 +52,7 @@ func TestStopDropsConnections(t *testing.T) {
 	}
 	defer c.Close()
 	srv.Stop()
-	if _, err := remote.Output(ctx, c, nil, "true"); err == nil {
+	if err := c.Run(ctx, remote.Cmd{Args: []string{"true"}}); err == nil {
 		t.Fatal("command on a stopped server succeeded")
 	}
 	opts := srv.Options()

@@ -20,40 +20,82 @@ func (s *SyncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-// PrefixWriter writes each complete line with a prefix, in one Write call to
-// the underlying writer, so lines of different hosts never mix. Close flushes
-// a last line without a newline.
+// MaxLine bounds what a PrefixWriter holds of one line: a longer line is
+// written in pieces of this size, each on a line of its own, so memory stays
+// bounded whatever a command prints (500 MB without a newline, say).
+const MaxLine = 64 << 10
+
+// PrefixWriter writes each complete line with a prefix. The lines of one
+// Write go to the underlying writer together, in one Write call, so lines of
+// different hosts never mix. Close flushes a last line without a newline.
 type PrefixWriter struct {
 	w      io.Writer
 	prefix []byte
-	buf    []byte
+	line   []byte // the unfinished last line, at most MaxLine
+	out    []byte // whole lines waiting for one Write, reused
 }
 
 func NewPrefixWriter(w io.Writer, prefix string) *PrefixWriter {
 	return &PrefixWriter{w: w, prefix: []byte(prefix)}
 }
 
+// Write looks at each byte once: only b is scanned for newlines, never what
+// earlier writes left unfinished.
 func (p *PrefixWriter) Write(b []byte) (int, error) {
-	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		end := i // how much of b belongs to the current line
 		if i < 0 {
-			return len(b), nil
+			end = len(b)
 		}
-		line := append(append([]byte{}, p.prefix...), p.buf[:i+1]...)
-		p.buf = p.buf[i+1:]
-		if _, err := p.w.Write(line); err != nil {
-			return len(b), err
+		switch {
+		case len(p.line)+end > MaxLine:
+			take := MaxLine - len(p.line)
+			p.line = append(p.line, b[:take]...)
+			b = b[take:]
+			p.add(p.line)
+			p.line = p.line[:0]
+		case i < 0:
+			p.line = append(p.line, b...)
+			b = nil
+		default:
+			p.out = append(p.out, p.prefix...)
+			p.out = append(p.out, p.line...)
+			p.out = append(p.out, b[:i+1]...)
+			p.line = p.line[:0]
+			b = b[i+1:]
+		}
+		if len(p.out) >= MaxLine {
+			if err := p.flush(); err != nil {
+				return n - len(b), err
+			}
 		}
 	}
+	return n, p.flush()
+}
+
+// add queues line with the prefix and a newline.
+func (p *PrefixWriter) add(line []byte) {
+	p.out = append(p.out, p.prefix...)
+	p.out = append(p.out, line...)
+	p.out = append(p.out, '\n')
+}
+
+func (p *PrefixWriter) flush() error {
+	if len(p.out) == 0 {
+		return nil
+	}
+	_, err := p.w.Write(p.out)
+	p.out = p.out[:0]
+	return err
 }
 
 func (p *PrefixWriter) Close() error {
-	if len(p.buf) == 0 {
+	if len(p.line) == 0 {
 		return nil
 	}
-	line := append(append(append([]byte{}, p.prefix...), p.buf...), '\n')
-	p.buf = nil
-	_, err := p.w.Write(line)
-	return err
+	p.add(p.line)
+	p.line = p.line[:0]
+	return p.flush()
 }

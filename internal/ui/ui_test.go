@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -48,16 +49,65 @@ func TestJSONOneObjectPerLine(t *testing.T) {
 	}
 }
 
-func TestPrefixWriterWholeLines(t *testing.T) {
-	var out bytes.Buffer
-	p := NewPrefixWriter(&out, "h1: ")
-	p.Write([]byte("hel"))
-	p.Write([]byte("lo\nwor"))
-	p.Write([]byte("ld\n\nlast"))
-	p.Close()
-	want := "h1: hello\nh1: world\nh1: \nh1: last\n"
-	if out.String() != want {
-		t.Fatalf("got %q want %q", out.String(), want)
+// writeLog records each Write it gets.
+type writeLog struct{ writes []string }
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, string(p))
+	return len(p), nil
+}
+
+func TestPrefixWriter(t *testing.T) {
+	long := strings.Repeat("x", MaxLine)
+	tests := []struct {
+		name   string
+		writes []string
+		want   []string // the Write calls the underlying writer gets
+	}{
+		{name: "whole lines", writes: []string{"hel", "lo\nwor", "ld\n\nlast"},
+			want: []string{"h: hello\n", "h: world\nh: \n", "h: last\n"}},
+		{name: "lines of one write in one write", writes: []string{"a\nb\nc\n"},
+			want: []string{"h: a\nh: b\nh: c\n"}},
+		{name: "a line of MaxLine bytes stays whole", writes: []string{long[:10], long[10:], "\n"},
+			want: []string{"h: " + long + "\n"}},
+		{name: "a longer line is split", writes: []string{long + "yz", "\n"},
+			want: []string{"h: " + long + "\n", "h: yz\n"}},
+		{name: "split where the write ends", writes: []string{long, "y\n"},
+			want: []string{"h: " + long + "\n", "h: y\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w writeLog
+			p := NewPrefixWriter(&w, "h: ")
+			for _, s := range tt.writes {
+				if n, err := p.Write([]byte(s)); n != len(s) || err != nil {
+					t.Fatalf("Write: %d, %v", n, err)
+				}
+			}
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(w.writes, "|") != strings.Join(tt.want, "|") {
+				t.Fatalf("writes\n%q\nwant\n%q", w.writes, tt.want)
+			}
+		})
+	}
+}
+
+// Output without newlines must not pile up: what the writer holds stays
+// under MaxLine, and each write to the terminal is bounded too.
+func TestPrefixWriterBoundedMemory(t *testing.T) {
+	var w writeLog
+	p := NewPrefixWriter(&w, "h: ")
+	chunk := bytes.Repeat([]byte{0}, 32<<10)
+	total := 0
+	for range 200 {
+		p.Write(chunk)
+		total += len(chunk)
+		if len(p.line) > MaxLine || cap(p.line) > 2*MaxLine || cap(p.out) > 4*MaxLine {
+			t.Fatalf("after %d bytes the writer holds line %d (cap %d), out cap %d", total, len(p.line), cap(p.line), cap(p.out))
+		}
+		w.writes = w.writes[:0]
 	}
 }
 
