@@ -22,8 +22,18 @@ func deployFlags() []cli.Flag {
 		&cli.StringFlag{Name: "batch", Usage: "roll out in waves of `N` hosts or P% of them, each healthy before the next", Category: "Fleet"},
 		&cli.IntFlag{Name: "max-failures", Usage: "`N` failed hosts tolerated before no further wave starts", Category: "Fleet"},
 		&cli.DurationFlag{Name: "lock-wait", Value: 0, Usage: "wait up to `DURATION` for another run's deploy lock", Category: "Deploy"},
-		&cli.DurationFlag{Name: "lock-stale", Value: 30 * time.Minute, Usage: "report a lock older than `DURATION` as stale (break it with berth unlock)", Category: "Deploy"},
+		lockStaleFlag(),
+		&cli.BoolFlag{Name: "new-secrets", Usage: "generate secrets that are missing even though the stack's volumes exist (their data will not match)", Category: "Deploy"},
 	}
+}
+
+// defaultLockStale is how long a deploy lock may go without its holder's
+// heartbeat (refreshed every minute at most) before the next run breaks it.
+const defaultLockStale = 10 * time.Minute
+
+func lockStaleFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "lock-stale", Value: defaultLockStale, Category: "Deploy",
+		Usage: "break a deploy lock whose holder's heartbeat is older than this (its run is gone)"}
 }
 
 func (a *App) deployCommand() *cli.Command {
@@ -83,14 +93,16 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 		Hosts:   r.hosts,
 		Connect: r.connector(),
 		Deploy: deploy.Options{
-			Stack:     c.String("stack"),
-			StateDir:  c.String("state-dir"),
-			DryRun:    dryRun,
-			Pull:      c.Bool("pull"),
-			LockWait:  c.Duration("lock-wait"),
-			LockStale: c.Duration("lock-stale"),
-			Version:   version,
-			Reporter:  rep,
+			Stack:      c.String("stack"),
+			StateDir:   c.String("state-dir"),
+			DryRun:     dryRun,
+			Pull:       c.Bool("pull"),
+			NewSecrets: c.Bool("new-secrets"),
+			LockWait:   c.Duration("lock-wait"),
+			LockStale:  c.Duration("lock-stale"),
+			Version:    version,
+			Reporter:   rep,
+			Redactor:   a.redactor,
 		},
 		Fleet:    fleet.Options{Parallel: r.parallel, Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone},
 		DNS:      d,

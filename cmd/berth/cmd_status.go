@@ -41,7 +41,7 @@ points at these targets.`,
 			res := rollout.Observe(c.Context, rollout.Options{
 				Hosts:    r.hosts,
 				Connect:  r.connector(),
-				Deploy:   deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: true, Reporter: rep},
+				Deploy:   deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: true, Reporter: rep, Redactor: a.redactor},
 				Fleet:    fleet.Options{Parallel: r.parallel},
 				DNS:      d,
 				Reporter: rep,

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -48,6 +49,7 @@ type applier struct {
 	pb      *playbooks.Playbook
 	dir     string            // the stack's state directory on the host
 	secrets map[string]string // resolved secret values
+	digests map[string]string // their keyed digests, for the spec labels
 	rep     ui.Host
 }
 
@@ -139,7 +141,7 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 			return fmt.Errorf("container %s: %w", c.Name, err)
 		}
 	}
-	args, err := docker.RunArgs(a.stack, *c, envPath)
+	args, err := docker.RunArgs(a.stack, *c, envPath, a.digests)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}
@@ -147,8 +149,12 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 		// The usual case: run and wait in one round trip.
 		return waitReady(ctx, a.conn, a.rep, c, args)
 	}
-	if err := a.run(ctx, args); err != nil {
-		return fmt.Errorf("container %s: %w", c.Name, err)
+	if err := a.conn.Run(ctx, remote.Cmd{Args: args}); err != nil {
+		var exit *remote.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("container %s: docker run exited with status %d: %s", c.Name, exit.Code, withholdEnvFile(exit.Stderr, args))
+		}
+		return fmt.Errorf("container %s: docker run: %w", c.Name, err)
 	}
 	for _, n := range c.Networks[1:] {
 		if err := a.run(ctx, docker.NetworkConnectArgs(n, c.Name)); err != nil {

@@ -12,7 +12,7 @@ import (
 // Status observes the stack on a host without changing anything or taking the
 // lock: one round trip.
 func Status(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts Options) (*State, error) {
-	st, err := observe(ctx, conn, pb, observeRequest{stateDir: opts.StateDir, stack: opts.stack(pb)})
+	st, err := observe(ctx, conn, pb, opts.observeRequest(opts.stack(pb)))
 	if err != nil {
 		return nil, err
 	}

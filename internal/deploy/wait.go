@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,24 @@ while :; do
 	sleep 1
 done
 `
+
+// withholdEnvFile keeps what docker said about a failed command, except the
+// lines that mention its --env-file: Docker quotes the offending line of an
+// env file, secret value included.
+func withholdEnvFile(out string, argv []string) string {
+	i := slices.Index(argv, "--env-file")
+	if i < 0 || i+1 >= len(argv) {
+		return strings.TrimSpace(out)
+	}
+	var kept []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.Contains(line, argv[i+1]) || strings.Contains(line, "env file") {
+			line = "(a line about the env file, withheld: it may quote a secret)"
+		}
+		kept = append(kept, line)
+	}
+	return strings.Join(kept, "\n")
+}
 
 // NotReadyError says a container did not become healthy or ready.
 type NotReadyError struct {
@@ -84,7 +103,7 @@ func waitReady(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.
 		return &NotReadyError{Container: c.Name, Reason: strings.TrimSpace(out.String())}
 	}
 	if errors.As(err, &exit) && exit.Code == 2 {
-		return fmt.Errorf("container %s: %s: %s", c.Name, strings.Join(start[:min(2, len(start))], " "), strings.TrimSpace(out.String()))
+		return fmt.Errorf("container %s: %s: %s", c.Name, strings.Join(start[:min(2, len(start))], " "), withholdEnvFile(out.String(), start))
 	}
 	if err != nil {
 		return fmt.Errorf("wait for %s: %w", c.Name, err)

@@ -10,9 +10,12 @@ import (
 )
 
 // Compute plans a deploy of pb as stack onto a host observed as obs (nil: an
-// empty host). It is pure: same inputs, same plan. Only what changed is
-// touched; a recreated container does not drag its dependents along.
-func Compute(stack string, pb *playbooks.Playbook, obs *docker.Observed) *Plan {
+// empty host). secrets maps each secret's name to the keyed digest of the
+// value this deploy would use (docker.SecretDigest), so a rotated secret
+// recreates every container that uses it. It is pure: same inputs, same
+// plan. Only what changed is touched; a recreated container does not drag
+// its dependents along.
+func Compute(stack string, pb *playbooks.Playbook, obs *docker.Observed, secrets map[string]string) *Plan {
 	obs = orEmpty(obs)
 	p := &Plan{Stack: stack}
 
@@ -49,7 +52,7 @@ func Compute(stack string, pb *playbooks.Playbook, obs *docker.Observed) *Plan {
 	order, _ := playbooks.Order(pb.Containers)
 	for _, i := range order {
 		c := &pb.Containers[i]
-		kind, reasons := containerAction(c, obs.Containers[c.Name], obs)
+		kind, reasons := containerAction(c, obs.Containers[c.Name], obs, secrets)
 		p.add(kind, Container, c.Name, c, reasons...)
 	}
 
@@ -72,11 +75,11 @@ func Compute(stack string, pb *playbooks.Playbook, obs *docker.Observed) *Plan {
 }
 
 // containerAction decides one playbook container's fate.
-func containerAction(c *playbooks.Container, got *docker.ContainerState, obs *docker.Observed) (Kind, []string) {
+func containerAction(c *playbooks.Container, got *docker.ContainerState, obs *docker.Observed, secrets map[string]string) (Kind, []string) {
 	if got == nil {
 		return Create, nil
 	}
-	want, err := docker.NewSpec(*c)
+	want, err := docker.NewSpec(*c, secrets)
 	if err != nil {
 		return Recreate, []string{err.Error()}
 	}
