@@ -23,8 +23,13 @@ func deployFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-failures", Usage: "`N` failed hosts tolerated before no further wave starts", Category: "Fleet"},
 		&cli.DurationFlag{Name: "lock-wait", Value: 0, Usage: "wait up to `DURATION` for another run's deploy lock", Category: "Deploy"},
 		lockStaleFlag(),
-		&cli.BoolFlag{Name: "new-secrets", Usage: "generate secrets that are missing even though the stack's volumes exist (their data will not match)", Category: "Deploy"},
+		newSecretsFlag(),
 	}
+}
+
+func newSecretsFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "new-secrets", Category: "Deploy",
+		Usage: "generate secrets with no stored value even though the stack's volumes exist (data set up with the old ones will not match)"}
 }
 
 // defaultLockStale is how long a deploy lock may go without its holder's
@@ -71,7 +76,10 @@ func (a *App) planCommand() *cli.Command {
 		Description: `Prints each host's plan as a diff (+ create, ~ recreate, > start, - remove,
 = unchanged) and the DNS change. Exit code 0 when everything is in sync, 2 when
 anything would change, 1 on error.`,
-		Flags:  concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), []cli.Flag{&cli.BoolFlag{Name: "pull", Usage: "pull images first, to see which would be updated"}}),
+		Flags: concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), []cli.Flag{
+			&cli.BoolFlag{Name: "pull", Usage: "pull images first, to see which would be updated"},
+			newSecretsFlag(),
+		}),
 		Action: func(c *cli.Context) error { return a.converge(c, true) },
 	}
 }

@@ -48,9 +48,16 @@ func newStackEnv(t *testing.T) *stackEnv {
 }
 
 func (e *stackEnv) args(cmd string, extra ...string) []string {
+	return e.argsIn(e.stateDir, cmd, extra...)
+}
+
+// argsIn is args with another state directory; "" is berth's default.
+func (e *stackEnv) argsIn(stateDir, cmd string, extra ...string) []string {
 	a := append([]string{cmd}, sshFlags(e.sshd)...)
-	a = append(a, "--playbook", "testdata/stack.yaml", "--state-dir", e.stateDir,
-		"--var", "prefix="+e.prefix, "--var", "web_port="+e.port)
+	a = append(a, "--playbook", "testdata/stack.yaml", "--var", "prefix="+e.prefix, "--var", "web_port="+e.port)
+	if stateDir != "" {
+		a = append(a, "--state-dir", stateDir)
+	}
 	return append(a, extra...)
 }
 

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -45,15 +46,10 @@ func (r *Redactor) Add(values ...string) {
 		return
 	}
 	// Longest first, so a secret that contains another goes whole; each
-	// value also in its JSON-escaped form, as --json would print it.
+	// value also in the other forms it is printed in.
 	var forms []string
 	for v := range r.values {
-		forms = append(forms, v)
-		if js, err := json.Marshal(v); err == nil {
-			if esc := string(js[1 : len(js)-1]); esc != v {
-				forms = append(forms, esc)
-			}
-		}
+		forms = append(forms, Forms(v)...)
 	}
 	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
 	pairs := make([]string, 0, 2*len(forms))
@@ -61,6 +57,19 @@ func (r *Redactor) Add(values ...string) {
 		pairs = append(pairs, f, Redacted)
 	}
 	r.replacer = strings.NewReplacer(pairs...)
+}
+
+// Forms are the ways a value can appear in output: as is, JSON-escaped (as
+// --json prints it), and as a list of byte values (as Docker quotes an env
+// file line it cannot read).
+func Forms(v string) []string {
+	forms := []string{v}
+	if js, err := json.Marshal(v); err == nil {
+		if esc := string(js[1 : len(js)-1]); esc != v {
+			forms = append(forms, esc)
+		}
+	}
+	return append(forms, strings.Trim(fmt.Sprint([]byte(v)), "[]"))
 }
 
 // Redact returns s with every known secret value replaced.

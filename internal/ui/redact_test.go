@@ -16,6 +16,7 @@ func TestRedactor(t *testing.T) {
 		{`json: "a\"b\u003cc\u003ed"`, `json: "[redacted]"`},
 		{"a\"b<c>d", "[redacted]"},
 		{"abc is too short to be redacted", "abc is too short to be redacted"},
+		{"invalid utf8 bytes at line 1: [104 117 110 116 101 114 50 45 108 111 110 103]", "invalid utf8 bytes at line 1: [[redacted]]"},
 	}
 	for _, tt := range tests {
 		if got := r.Redact(tt.in); got != tt.want {
