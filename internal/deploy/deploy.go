@@ -60,7 +60,7 @@ func (o Options) secrets(pb *playbooks.Playbook, st *State, host string, underLo
 	if underLock && len(st.Key) == 0 {
 		return nil, fmt.Errorf("%s: no digest key in %s: the host could not create it", host, st.Dir)
 	}
-	ss, err := resolveSecrets(pb, st, secretInputs{host: host, lookupEnv: o.lookupEnv(), newSecrets: o.NewSecrets, key: st.Key})
+	ss, err := resolveSecrets(pb, st, secretInputs{host: host, stack: o.stack(pb), lookupEnv: o.lookupEnv(), newSecrets: o.NewSecrets, key: st.Key})
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,7 @@ type secretSet struct {
 
 type secretInputs struct {
 	host       string
+	stack      string
 	lookupEnv  func(string) (string, bool)
 	newSecrets bool   // generate missing secrets even when volumes exist
 	key        []byte // digest key; nil: a throwaway one (nothing stored yet)
@@ -118,7 +119,7 @@ func resolveSecrets(pb *playbooks.Playbook, st *State, in secretInputs) (*secret
 		missing = append(missing, name)
 	}
 	if len(missing) > 0 && !in.newSecrets {
-		if vols := existingVolumes(pb, st); len(vols) > 0 {
+		if vols := existingVolumes(pb, st, in.stack); len(vols) > 0 {
 			return nil, &SecretsMissingError{Host: in.host, Dir: st.Dir, Names: missing, Volumes: vols}
 		}
 	}
@@ -143,11 +144,17 @@ func resolveSecrets(pb *playbooks.Playbook, st *State, in secretInputs) (*secret
 	return ss, nil
 }
 
-// existingVolumes are the playbook's volumes found on the host.
-func existingVolumes(pb *playbooks.Playbook, st *State) []string {
+// existingVolumes are the playbook's volumes found on the host that may hold
+// this stack's data: labelled with the stack, or with no stack at all. A
+// volume of another stack is not this stack's data (and not berth's to use).
+func existingVolumes(pb *playbooks.Playbook, st *State, stack string) []string {
 	var names []string
 	for _, v := range pb.Volumes {
-		if _, ok := st.Docker.Volumes[v.Name]; ok {
+		got, ok := st.Docker.Volumes[v.Name]
+		if !ok {
+			continue
+		}
+		if owner := got.Labels[docker.LabelStack]; owner == "" || owner == stack {
 			names = append(names, v.Name)
 		}
 	}

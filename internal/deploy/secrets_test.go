@@ -14,12 +14,14 @@ func TestResolveSecrets(t *testing.T) {
 	env := func(m map[string]string) func(string) (string, bool) {
 		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 	}
-	withData := &docker.Observed{Volumes: map[string]*docker.VolumeState{"data": {Name: "data"}}}
+	withData := &docker.Observed{Volumes: map[string]*docker.VolumeState{"data": {Name: "data", Labels: map[string]string{docker.LabelStack: "s"}}}}
+	othersData := &docker.Observed{Volumes: map[string]*docker.VolumeState{"data": {Name: "data", Labels: map[string]string{docker.LabelStack: "other"}}}}
 	tests := []struct {
 		name       string
 		stored     map[string]string
 		env        map[string]string
 		data       bool // the stack's volume exists
+		othersData bool // a volume of that name exists, but another stack's
 		newSecrets bool
 		wantStore  bool
 		check      func(t *testing.T, got map[string]string)
@@ -39,6 +41,7 @@ func TestResolveSecrets(t *testing.T) {
 			}},
 		{name: "missing ones are refused when the volumes exist", stored: map[string]string{"db_password": "a"}, data: true,
 			wantErr: "volumes data already exist but no stored value of secret api_key"},
+		{name: "another stack's volume is not this stack's data", stored: map[string]string{"db_password": "a"}, othersData: true, wantStore: true},
 		{name: "--new-secrets generates them anyway", stored: map[string]string{"db_password": "a"}, data: true, newSecrets: true, wantStore: true,
 			check: func(t *testing.T, got map[string]string) {
 				if got["db_password"] != "a" || len(got["api_key"]) != 32 {
@@ -69,7 +72,10 @@ func TestResolveSecrets(t *testing.T) {
 			if tt.data {
 				st.Docker = withData
 			}
-			got, err := resolveSecrets(pb, st, secretInputs{host: "h", lookupEnv: env(tt.env), newSecrets: tt.newSecrets, key: []byte("k")})
+			if tt.othersData {
+				st.Docker = othersData
+			}
+			got, err := resolveSecrets(pb, st, secretInputs{host: "h", stack: "s", lookupEnv: env(tt.env), newSecrets: tt.newSecrets, key: []byte("k")})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
