@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -25,12 +26,24 @@ type App struct {
 	args           []string    // the raw command line, for schedule to repeat it
 	cfg            *fileConfig // berth.yaml, read once per run; nil when there is none
 	// environ and whoami are what schedule captures into a unit; tests fix them.
-	environ func() []string
-	whoami  func() (*user.User, error)
+	environ   func() []string
+	whoami    func() (*user.User, error)
+	redactor  *ui.Redactor
+	stderrRaw io.Writer // stderr under the redactor, to ask whether it is a terminal
 }
 
+// NewApp builds the app. Everything it writes to stdout and stderr passes
+// through a redactor that learns each secret value as it is resolved: the
+// last line of defence, should a secret ever reach a message.
 func NewApp(stdin io.Reader, stdout, stderr io.Writer) *App {
-	return &App{stdin: stdin, stdout: stdout, stderr: stderr, environ: os.Environ, whoami: schedulingUser}
+	r := ui.NewRedactor()
+	for _, kv := range os.Environ() {
+		if name, value, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, "BERTH_SECRET_") {
+			r.Add(value)
+		}
+	}
+	return &App{stdin: stdin, stdout: r.Writer(stdout), stderr: r.Writer(stderr), redactor: r, stderrRaw: stderr,
+		environ: os.Environ, whoami: schedulingUser}
 }
 
 // Run runs berth with args (args[0] is the program name) and returns the exit code.
@@ -124,7 +137,7 @@ func (a *App) onSignals(sigs <-chan os.Signal, cancel func(), exit func(int)) {
 // liveReporter adds a live count of hosts done when stderr is a terminal;
 // the returned func counts a host and stop removes the line.
 func (a *App) liveReporter(c *cli.Context, rep ui.Reporter, total int) (ui.Reporter, func(), func()) {
-	f, ok := a.stderr.(*os.File)
+	f, ok := a.stderrRaw.(*os.File)
 	if c.Bool("json") || !ok || !term.IsTerminal(int(f.Fd())) {
 		return rep, nil, func() {}
 	}

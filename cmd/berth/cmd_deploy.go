@@ -22,7 +22,8 @@ func deployFlags() []cli.Flag {
 		&cli.StringFlag{Name: "batch", Usage: "roll out in waves of `N` hosts or P% of them, each healthy before the next", Category: "Fleet"},
 		&cli.IntFlag{Name: "max-failures", Usage: "`N` failed hosts tolerated before no further wave starts", Category: "Fleet"},
 		&cli.DurationFlag{Name: "lock-wait", Value: 0, Usage: "wait up to `DURATION` for another run's deploy lock", Category: "Deploy"},
-		&cli.DurationFlag{Name: "lock-stale", Value: 30 * time.Minute, Usage: "report a lock older than `DURATION` as stale (break it with berth unlock)", Category: "Deploy"},
+		lockStaleFlag(),
+		newSecretsFlag(),
 		adoptFlag(),
 	}
 }
@@ -31,6 +32,20 @@ func deployFlags() []cli.Flag {
 // that carry no berth label; without it berth stops on them.
 func adoptFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "adopt", Usage: "take over volumes, networks and containers with the playbook's names that have no berth label (never another stack's)", Category: "Deploy"}
+}
+
+func newSecretsFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "new-secrets", Category: "Deploy",
+		Usage: "generate secrets with no stored value even though the stack's volumes exist (data set up with the old ones will not match)"}
+}
+
+// defaultLockStale is how long a deploy lock may go without its holder's
+// heartbeat (refreshed every minute at most) before the next run breaks it.
+const defaultLockStale = 10 * time.Minute
+
+func lockStaleFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "lock-stale", Value: defaultLockStale, Category: "Deploy",
+		Usage: "break a deploy lock whose holder's heartbeat is older than `DURATION` (its run is gone)"}
 }
 
 func (a *App) deployCommand() *cli.Command {
@@ -69,7 +84,11 @@ func (a *App) planCommand() *cli.Command {
 & adopt, = unchanged) and the DNS change. Exit code 0 when everything is in sync, 2 when
 anything would change, 1 on error, and 1 when an object with the playbook's names
 belongs to another stack or has no berth label (foreign; see --adopt).`,
-		Flags:  concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), []cli.Flag{&cli.BoolFlag{Name: "pull", Usage: "pull images first, to see which would be updated"}, adoptFlag()}),
+		Flags: concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), []cli.Flag{
+			&cli.BoolFlag{Name: "pull", Usage: "pull images first, to see which would be updated"},
+			newSecretsFlag(),
+			adoptFlag(),
+		}),
 		Action: func(c *cli.Context) error { return a.converge(c, true) },
 	}
 }
@@ -91,15 +110,17 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 		Hosts:   r.hosts,
 		Connect: r.connector(),
 		Deploy: deploy.Options{
-			Stack:     c.String("stack"),
-			StateDir:  c.String("state-dir"),
-			DryRun:    dryRun,
-			Pull:      c.Bool("pull"),
-			LockWait:  c.Duration("lock-wait"),
-			LockStale: c.Duration("lock-stale"),
-			Version:   version,
-			Reporter:  rep,
-			Adopt:     c.Bool("adopt"),
+			Stack:      c.String("stack"),
+			StateDir:   c.String("state-dir"),
+			DryRun:     dryRun,
+			Pull:       c.Bool("pull"),
+			NewSecrets: c.Bool("new-secrets"),
+			LockWait:   c.Duration("lock-wait"),
+			LockStale:  c.Duration("lock-stale"),
+			Version:    version,
+			Reporter:   rep,
+			Redactor:   a.redactor,
+			Adopt:      c.Bool("adopt"),
 		},
 		Fleet:    fleet.Options{Parallel: r.parallel, Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone},
 		DNS:      d,

@@ -31,6 +31,7 @@ needs --yes.`,
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be removed; exit 2 when anything would be"},
 			&cli.DurationFlag{Name: "lock-wait", Usage: "wait up to `DURATION` for another run's deploy lock"},
+			lockStaleFlag(),
 		}),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
@@ -40,7 +41,7 @@ needs --yes.`,
 			}
 			volumes := c.Bool("volumes")
 			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: c.Bool("dry-run"),
-				LockWait: c.Duration("lock-wait"), Version: version, Reporter: rep}
+				LockWait: c.Duration("lock-wait"), LockStale: c.Duration("lock-stale"), Version: version, Reporter: rep, Redactor: a.redactor}
 			if volumes && !c.Bool("yes") && !c.Bool("dry-run") {
 				doomed, err := doomedVolumes(c.Context, r, opts)
 				if err != nil {

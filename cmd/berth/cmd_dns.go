@@ -52,7 +52,7 @@ refused.`,
 			res := rollout.Observe(c.Context, rollout.Options{
 				Hosts:    r.hosts,
 				Connect:  r.connector(),
-				Deploy:   deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: c.Bool("dry-run"), Reporter: rep},
+				Deploy:   deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: c.Bool("dry-run"), Reporter: rep, Redactor: a.redactor},
 				Fleet:    fleet.Options{Parallel: r.parallel},
 				DNS:      d,
 				Reporter: rep,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -104,8 +103,10 @@ func (a *App) unlockCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "unlock",
 		Usage: "break the stack's deploy lock on each target (after a crashed run)",
-		Description: `Removes the deploy lock that a crashed or killed berth left behind. Only use
-it when no deploy is running: berth reports a lock as stale after --lock-stale.`,
+		Description: `Removes the deploy lock of the stack on each target, whoever holds it, and
+says what it removed. A deploy breaks a lock by itself once its holder's
+heartbeat is older than --lock-stale; unlock is for when waiting is not an
+option. Only use it when no deploy is running.`,
 		Flags: concat(targetFlags(), playbookFlags(), outputFlags()),
 		Action: func(c *cli.Context) error {
 			rep := a.reporter(c)
@@ -119,15 +120,12 @@ it when no deploy is running: berth reports a lock as stale after --lock-stale.`
 				if err != nil {
 					return statsOf(conn), err
 				}
-				out, err := deploy.Unlock(ctx, conn, stateDir, stack)
+				u, err := deploy.Unlock(ctx, conn, stateDir, stack)
 				if err != nil {
 					return statsOf(conn), err
 				}
-				msg := "no lock was held"
-				if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) > 1 {
-					msg = "removed the lock held by " + lines[0]
-				}
-				ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, msg, nil)
+				msg, data := unlockedText(u)
+				ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, msg, data)
 				return statsOf(conn), nil
 			})
 			a.costLine(rep, len(results), totalStats(results))
@@ -137,4 +135,23 @@ it when no deploy is running: berth reports a lock as stale after --lock-stale.`
 			return nil
 		},
 	}
+}
+
+// unlockedText says exactly what unlock removed.
+func unlockedText(u *deploy.Unlocked) (string, map[string]any) {
+	data := map[string]any{"lock": u.Dir, "removed": u.Removed, "holder": u.Holder,
+		"age_seconds": int(u.Age.Seconds()), "removed_break": u.Break}
+	var msg string
+	switch {
+	case !u.Removed:
+		msg = "no lock was held (" + u.Dir + " does not exist)"
+	case u.Holder == "":
+		msg = fmt.Sprintf("removed the lock %s, which named no holder (a run crashed while taking it %s ago)", u.Dir, u.Age)
+	default:
+		msg = fmt.Sprintf("removed the lock %s held by %s (last heartbeat %s ago)", u.Dir, u.Holder, u.Age)
+	}
+	if u.Break {
+		msg += "; also removed a lock.break left by a run killed while breaking a stale lock"
+	}
+	return msg, data
 }

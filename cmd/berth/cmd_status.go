@@ -38,7 +38,7 @@ points at these targets.`,
 			if err != nil {
 				return err
 			}
-			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: true, Reporter: rep}
+			opts := deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), DryRun: true, Reporter: rep, Redactor: a.redactor}
 			res := rollout.Observe(c.Context, rollout.Options{
 				Hosts:    r.hosts,
 				Connect:  r.connector(),

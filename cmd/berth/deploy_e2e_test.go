@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,13 +51,21 @@ func newStackEnv(t *testing.T, opts ...sshtest.Option) *stackEnv {
 	opts = append(opts, sshtest.Config("SetEnv PATH="+shim+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
 	e.sshd = sshtest.Start(t, opts...)
 	cleanupStack(t, e.prefix)
+	watchSecrets(t, e.stateDir)
 	return e
 }
 
 func (e *stackEnv) args(cmd string, extra ...string) []string {
+	return e.argsIn(e.stateDir, cmd, extra...)
+}
+
+// argsIn is args with another state directory; "" is berth's default.
+func (e *stackEnv) argsIn(stateDir, cmd string, extra ...string) []string {
 	a := append([]string{cmd}, sshFlags(e.sshd)...)
-	a = append(a, "--playbook", "testdata/stack.yaml", "--state-dir", e.stateDir,
-		"--var", "prefix="+e.prefix, "--var", "web_port="+e.port)
+	a = append(a, "--playbook", "testdata/stack.yaml", "--var", "prefix="+e.prefix, "--var", "web_port="+e.port)
+	if stateDir != "" {
+		a = append(a, "--state-dir", stateDir)
+	}
 	return append(a, extra...)
 }
 
@@ -232,9 +241,21 @@ func TestDeployLifecycle(t *testing.T) {
 		if len(secret) < 16 {
 			t.Fatalf("stored secret too short: %d chars", len(secret))
 		}
-		fi, _ := os.Stat(filepath.Join(e.stateDir, e.prefix+"stack", "secrets.env"))
-		if fi.Mode().Perm() != 0o600 {
-			t.Errorf("secrets file mode %v, want 0600", fi.Mode().Perm())
+		// Host-wide: root and the docker group, nobody else.
+		for path, want := range map[string]os.FileMode{
+			e.stateDir: os.ModeDir | os.ModeSetgid | 0o770, filepath.Join(e.stateDir, e.prefix+"stack"): os.ModeDir | os.ModeSetgid | 0o770,
+			filepath.Join(e.stateDir, e.prefix+"stack", "secrets.env"): 0o660, filepath.Join(e.stateDir, e.prefix+"stack", "key"): 0o660,
+		} {
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode() != want {
+				t.Errorf("%s: mode %v, want %v", path, fi.Mode(), want)
+			}
+			if gid := fi.Sys().(*syscall.Stat_t).Gid; gid != dockerGID(t) {
+				t.Errorf("%s: group %d, want docker's %d", path, gid, dockerGID(t))
+			}
 		}
 		argv, err := os.ReadFile(e.shimLog)
 		if err != nil || !strings.Contains(string(argv), "run -d") {

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/awscfg"
+	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/remote"
 )
 
@@ -45,7 +46,7 @@ func playbookFlags() []cli.Flag {
 		&cli.StringFlag{Name: "playbook", Aliases: []string{"p"}, Value: defaultPlaybook, Usage: "built-in playbook `NAME` or a playbook file PATH", Category: "Playbook"},
 		&cli.StringSliceFlag{Name: "var", Usage: "set a playbook variable `key=value` (repeatable); wins over a host's own vars, which win over berth.yaml vars:, which win over the playbook's defaults", Category: "Playbook"},
 		&cli.StringFlag{Name: "stack", Usage: "stack `NAME` (default: the playbook's name)", Category: "Playbook"},
-		&cli.StringFlag{Name: "state-dir", Usage: "berth's state `DIR` on the hosts (default ~/.berth)", Category: "Playbook"},
+		&cli.StringFlag{Name: "state-dir", Usage: "berth's host-wide state `DIR` on the hosts: deploy locks and stored secrets, per stack (default " + deploy.DefaultStateDir + ")", Category: "Playbook"},
 	}
 }
 

@@ -7,10 +7,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +40,84 @@ func berthIn(t testing.TB, stdin io.Reader, args ...string) (string, string, int
 	defer cancel()
 	code := NewApp(stdin, &out, &errOut).Run(ctx, append([]string{"berth"}, args...))
 	t.Logf("berth %s\n-> exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errOut.String())
+	assertNoSecrets(t, out.String(), errOut.String())
 	return out.String(), errOut.String(), code
+}
+
+// knownSecrets holds every secret value the tests have seen: those in the
+// state directories tests registered with watchSecrets (read after each run,
+// and remembered after the files go) and BERTH_SECRET_* in the environment.
+// berthIn checks each run's whole output against all of them.
+var knownSecrets = struct {
+	sync.Mutex
+	dirs   map[string]int
+	values map[string]bool
+}{dirs: map[string]int{}, values: map[string]bool{}}
+
+// watchSecrets makes every in-process run check its output against the
+// secrets stored under dir, for the rest of the test.
+func watchSecrets(t testing.TB, dir string) {
+	knownSecrets.Lock()
+	knownSecrets.dirs[dir]++
+	knownSecrets.Unlock()
+	t.Cleanup(func() {
+		knownSecrets.Lock()
+		defer knownSecrets.Unlock()
+		if knownSecrets.dirs[dir]--; knownSecrets.dirs[dir] == 0 {
+			delete(knownSecrets.dirs, dir)
+		}
+	})
+}
+
+// secretValues reads the watched state directories and returns every secret
+// value known so far.
+func secretValues() []string {
+	knownSecrets.Lock()
+	defer knownSecrets.Unlock()
+	add := func(v string) {
+		if len(v) >= 4 { // as the redactor: shorter values are no secret
+			knownSecrets.values[v] = true
+		}
+	}
+	for dir := range knownSecrets.dirs {
+		filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".env") && !strings.HasSuffix(path, ".migrated") {
+				return nil
+			}
+			b, _ := os.ReadFile(path)
+			for _, line := range strings.Split(string(b), "\n") {
+				if _, v, ok := strings.Cut(line, "="); ok {
+					add(v)
+				}
+			}
+			return nil
+		})
+	}
+	for _, kv := range os.Environ() {
+		if name, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, "BERTH_SECRET_") {
+			add(v)
+		}
+	}
+	values := make([]string, 0, len(knownSecrets.values))
+	for v := range knownSecrets.values {
+		values = append(values, v)
+	}
+	return values
+}
+
+// assertNoSecrets fails the test when any stream holds a known secret value
+// in any form it could be printed in (see ui.Forms).
+func assertNoSecrets(t testing.TB, streams ...string) {
+	t.Helper()
+	for _, v := range secretValues() {
+		for _, form := range ui.Forms(v) {
+			for i, s := range streams {
+				if strings.Contains(s, form) {
+					t.Errorf("output stream %d holds a secret value (%d bytes)", i, len(v))
+				}
+			}
+		}
+	}
 }
 
 // sshFlags are the flags that reach a test sshd and nothing of the user's setup.
@@ -128,4 +211,18 @@ func cleanupStack(t testing.TB, prefix string) {
 			}
 		}
 	})
+}
+
+// dockerGID is the docker group's id on this machine.
+func dockerGID(t testing.TB) uint32 {
+	t.Helper()
+	g, err := user.LookupGroup("docker")
+	if err != nil {
+		t.Fatalf("docker group: %v", err)
+	}
+	id, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint32(id)
 }

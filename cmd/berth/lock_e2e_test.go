@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,26 +147,190 @@ func TestPullRecreatesOnlyTheRebuiltImage(t *testing.T) {
 	}
 }
 
-func TestUnlockBreaksAStaleLock(t *testing.T) {
+// makeLock leaves a lock as a run that died would: with holder info or
+// without (killed between mkdir and writing it), last touched age ago.
+func (e *stackEnv) makeLock(t *testing.T, holder string, age time.Duration) {
+	t.Helper()
+	lock := filepath.Join(e.stateDir, e.prefix+"stack", "lock")
+	if err := os.MkdirAll(lock, 0o770); err != nil {
+		t.Fatal(err)
+	}
+	then := time.Now().Add(-age)
+	if holder != "" {
+		info := filepath.Join(lock, "info")
+		if err := os.WriteFile(info, []byte(holder+"\n"), 0o660); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(info, then, then)
+	}
+	os.Chtimes(lock, then, then)
+}
+
+func TestStaleLockIsBrokenByTheNextDeploy(t *testing.T) {
+	tests := []struct {
+		name, holder, want string
+	}{
+		{"with holder", "ghost@crashed pid=1 run=x", "broke the stale deploy lock held by ghost@crashed pid=1 run=x: no heartbeat for 1h"},
+		{"without info", "", "broke the stale deploy lock held by a run that left no holder information: no heartbeat for 1h"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newStackEnv(t)
+			e.makeLock(t, tt.holder, time.Hour)
+			_, errOut, code := berth(t, e.args("deploy", "--lock-stale", "30m")...)
+			if code != 0 || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("deploy against a stale lock: exit %d, want 0 and a warning %q", code, tt.want)
+			}
+			if e.lockExists() {
+				t.Error("the deploy left a lock behind")
+			}
+			if st, _ := httpDo(t, "GET", e.url("/"), ""); st != 200 {
+				t.Errorf("web answers %d", st)
+			}
+		})
+	}
+}
+
+func TestFreshLockIsNotBroken(t *testing.T) {
+	for _, holder := range []string{"ghost@busy pid=1 run=x", ""} {
+		t.Run("holder="+holder, func(t *testing.T) {
+			e := newStackEnv(t)
+			e.makeLock(t, holder, 0)
+			_, errOut, code := berth(t, e.args("deploy", "--lock-stale", "30m")...)
+			if code != exitLockHeld || !strings.Contains(errOut, "deploy lock held by") {
+				t.Fatalf("deploy against a fresh lock: exit %d, want %d", code, exitLockHeld)
+			}
+			if !e.lockExists() {
+				t.Error("a fresh lock was broken")
+			}
+		})
+	}
+}
+
+func TestUnlockSaysWhatItRemoved(t *testing.T) {
 	e := newStackEnv(t)
 	lock := filepath.Join(e.stateDir, e.prefix+"stack", "lock")
-	if err := os.MkdirAll(lock, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(lock, "info"), []byte("ghost@crashed pid=1 run=x\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	old := time.Now().Add(-time.Hour)
-	os.Chtimes(lock, old, old)
-	_, errOut, code := berth(t, e.args("deploy", "--lock-stale", "30m")...)
-	if code != exitLockHeld || !strings.Contains(errOut, "stale") || !strings.Contains(errOut, "ghost@crashed") {
-		t.Fatalf("deploy against a stale lock: exit %d, %s", code, errOut)
-	}
+	e.makeLock(t, "ghost@busy pid=1 run=x", time.Minute)
 	out, _, code := berth(t, e.args("unlock")...)
-	if code != 0 || !strings.Contains(out, "removed the lock held by ghost@crashed") {
+	if code != 0 || !strings.Contains(out, "removed the lock "+lock+" held by ghost@busy pid=1 run=x (last heartbeat 1m") {
 		t.Fatalf("unlock: exit %d, %s", code, out)
 	}
+	if e.lockExists() {
+		t.Fatal("the lock is still there")
+	}
+	if out, _, _ := berth(t, e.args("unlock")...); !strings.Contains(out, "no lock was held") {
+		t.Errorf("unlock without a lock: %s", out)
+	}
+	e.makeLock(t, "", time.Minute)
+	if out, _, _ := berth(t, e.args("unlock")...); !strings.Contains(out, "removed the lock "+lock+", which named no holder") || e.lockExists() {
+		t.Errorf("unlock of a lock without info: %s", out)
+	}
+}
+
+// A deploy killed outright (no chance to release its lock) does not wedge a
+// schedule: once its heartbeat is older than --lock-stale, the next run breaks
+// the lock, says whose it was, and converges, with no berth unlock.
+func TestKilledDeployDoesNotWedgeTheNextRun(t *testing.T) {
+	e := newStackEnv(t)
+	cmd := exec.Command(berthBinary(t), e.args("deploy", "--lock-stale", "2s")...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.waitForLock(t)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	t.Logf("killed berth:\n%s", stderr.String())
+	assertNoSecrets(t, stderr.String())
+	if !e.lockExists() {
+		t.Fatal("the killed deploy left no lock: nothing to test")
+	}
+	// The host counts whole seconds: one more than --lock-stale is surely past it.
+	e.waitLockOlderThan(t, 3*time.Second)
+
+	_, errOut, code := berth(t, e.args("deploy", "--quiet", "--lock-stale", "2s")...)
+	if code != 0 {
+		t.Fatalf("scheduled run after the stale age: exit %d", code)
+	}
+	if !strings.Contains(errOut, "broke the stale deploy lock held by ") || !strings.Contains(errOut, fmt.Sprintf("pid=%d ", cmd.Process.Pid)) {
+		t.Errorf("the broken lock's holder (pid %d) is not named: %s", cmd.Process.Pid, errOut)
+	}
+	if st, _ := httpDo(t, "GET", e.url("/"), ""); st != 200 {
+		t.Errorf("web answers %d", st)
+	}
+	if e.lockExists() {
+		t.Error("a lock was left behind")
+	}
+}
+
+// waitLockOlderThan waits until the lock's heartbeat (its info file, else
+// the directory) is older than age.
+func (e *stackEnv) waitLockOlderThan(t *testing.T, age time.Duration) {
+	t.Helper()
+	lock := filepath.Join(e.stateDir, e.prefix+"stack", "lock")
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		fi, err := os.Stat(filepath.Join(lock, "info"))
+		if err != nil {
+			fi, err = os.Stat(lock)
+		}
+		if err != nil || time.Since(fi.ModTime()) > age {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the lock's heartbeat kept going")
+}
+
+// A deploy that runs longer than --lock-stale keeps its lock: its heartbeat
+// refreshes it, so a run that starts meanwhile waits (here: exits 3) instead
+// of breaking it.
+func TestLongDeployKeepsItsLock(t *testing.T) {
+	e := newStackEnv(t)
 	if _, _, code := berth(t, e.args("deploy")...); code != 0 {
-		t.Fatalf("deploy after unlock: exit %d", code)
+		t.Fatalf("exit %d", code)
+	}
+	// Make web's next start fail its ready probe (a wrong database password)
+	// so the deploy waits, holding the lock, for the probe's 30 s.
+	pw := filepath.Join(dockerOut(t, "volume", "inspect", "--format", "{{.Mountpoint}}", e.prefix+"db-data"), ".password")
+	good, err := os.ReadFile(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pw, []byte("not-the-password"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dockerOut(t, "restart", e.prefix+"db")
+	done := make(chan int)
+	go func() {
+		_, _, code := berth(t, e.args("deploy", "--lock-stale", "2s", "--var", "greeting=slow")...)
+		done <- code
+	}()
+	e.waitForLock(t)
+	lock := filepath.Join(e.stateDir, e.prefix+"stack", "lock")
+	fi, err := os.Stat(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the lock itself is older than the stale limit.
+	for time.Since(fi.ModTime()) < 3*time.Second {
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, errOut, code := berth(t, e.args("deploy", "--lock-stale", "2s", "--lock-wait", "0")...)
+	if code != exitLockHeld || strings.Contains(errOut, "broke") {
+		t.Errorf("a run during a live deploy: exit %d, want %d (the lock kept by its heartbeat); stderr %s", code, exitLockHeld, errOut)
+	} else if !e.lockExists() {
+		t.Fatal("the long deploy ended before the check: nothing was tested")
+	}
+	// The database takes the right password again: the deploy finishes.
+	if err := os.WriteFile(pw, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dockerOut(t, "restart", e.prefix+"db")
+	if code := <-done; code != 0 {
+		t.Errorf("the long deploy: exit %d", code)
 	}
 }

@@ -48,6 +48,7 @@ type applier struct {
 	stack     string
 	dir       string            // the stack's state directory on the host
 	secrets   map[string]string // resolved secret values
+	digests   map[string]string // their keyed digests, for the spec labels
 	rep       ui.Host
 	afterStep func(step string) // Options.afterStep
 }
@@ -148,13 +149,17 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 		}
 		a.step("env uploaded")
 	}
-	args, err := docker.RunArgs(a.stack, *c, envPath)
+	args, err := docker.RunArgs(a.stack, *c, envPath, a.digests)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	if len(c.Networks) > 1 {
-		if err := a.run(ctx, args); err != nil {
-			return fmt.Errorf("container %s: %w", c.Name, err)
+		if err := a.conn.Run(ctx, remote.Cmd{Args: args}); err != nil {
+			var exit *remote.ExitError
+			if errors.As(err, &exit) {
+				return fmt.Errorf("container %s: docker run exited with status %d: %s", c.Name, exit.Code, docker.TrimCLIHelp(withholdEnvFile(exit.Stderr, args)))
+			}
+			return fmt.Errorf("container %s: docker run: %w", c.Name, err)
 		}
 		for _, n := range c.Networks[1:] {
 			if err := a.run(ctx, docker.NetworkConnectArgs(n, c.Name)); err != nil {

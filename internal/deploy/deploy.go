@@ -4,11 +4,13 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/berth-sh/berth/internal/docker"
 	"github.com/berth-sh/berth/internal/plan"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
@@ -17,15 +19,17 @@ import (
 
 // Options shape one host's deploy.
 type Options struct {
-	Stack     string // defaults to the playbook's name
-	StateDir  string // on the host; "" means $HOME/.berth
-	DryRun    bool   // stop after the plan
-	Pull      bool   // pull every image first; recreate what got a new image ID
-	LockWait  time.Duration
-	LockStale time.Duration // a held lock older than this is reported as stale
-	Version   string        // berth's, recorded in the lock
-	LookupEnv func(string) (string, bool)
-	Reporter  ui.Reporter
+	Stack      string // defaults to the playbook's name
+	StateDir   string // on the host; "" means DefaultStateDir
+	DryRun     bool   // stop after the plan
+	Pull       bool   // pull every image first; recreate what got a new image ID
+	NewSecrets bool   // generate missing secrets even though the stack's volumes exist
+	LockWait   time.Duration
+	LockStale  time.Duration // a lock without a heartbeat for this long is broken; 0: never
+	Version    string        // berth's, recorded in the lock
+	LookupEnv  func(string) (string, bool)
+	Reporter   ui.Reporter
+	Redactor   *ui.Redactor // learns every secret value as soon as it is known; may be nil
 	// Adopt takes over objects with the playbook's names that carry no berth
 	// label; see plan.Adopt.
 	Adopt bool
@@ -44,6 +48,30 @@ func (o Options) lookupEnv() func(string) (string, bool) {
 		return o.LookupEnv
 	}
 	return os.LookupEnv
+}
+
+// observeRequest is what every command observes a stack with, read-only.
+func (o Options) observeRequest(stack string) observeRequest {
+	return observeRequest{root: stateRoot(o.StateDir), legacy: o.StateDir == "", stack: stack, lockStale: o.LockStale}
+}
+
+// secrets resolves the secrets of a deploy against what the host stores,
+// teaching the redactor every value before anything can print it.
+func (o Options) secrets(pb *playbooks.Playbook, st *State, host, stack string, underLock bool) (*secretSet, error) {
+	for _, v := range st.Secrets {
+		o.Redactor.Add(v)
+	}
+	if underLock && len(st.Key) == 0 {
+		return nil, fmt.Errorf("%s: no digest key in %s: the host could not create it", host, st.Dir)
+	}
+	ss, err := resolveSecrets(pb, st, secretInputs{host: host, stack: stack, lookupEnv: o.lookupEnv(), newSecrets: o.NewSecrets, key: st.Key})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range ss.values {
+		o.Redactor.Add(v)
+	}
+	return ss, nil
 }
 
 // Result is one host's outcome.
@@ -66,13 +94,15 @@ func (r *Result) finish(conn remote.Conn, start time.Time) {
 // Deploy converges the playbook's stack on the host behind conn.
 //
 // A run with nothing to change costs one round trip: it observes without the
-// lock, finds nothing to do and stops. A run with changes takes the lock and
-// observes again in one more round trip (someone may have changed the host in
-// between), then applies.
+// lock, resolves the secrets, finds nothing to do and stops, having written
+// nothing. A run with changes takes the lock and observes again in one more
+// round trip (someone may have changed the host in between), then applies,
+// refreshing the lock's heartbeat meanwhile.
 func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts Options) (*Result, error) {
 	start := time.Now()
-	rep := ui.Host{R: reporter(opts), Name: conn.Host()}
-	res := &Result{Host: conn.Host()}
+	host := conn.Host()
+	rep := ui.Host{R: reporter(opts), Name: host}
+	res := &Result{Host: host}
 	defer res.finish(conn, start)
 	stack, err := opts.stack(pb)
 	if err != nil {
@@ -80,9 +110,9 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	}
 	popts := plan.Options{Adopt: opts.Adopt}
 
-	req := observeRequest{stateDir: opts.StateDir, stack: stack}
+	req := opts.observeRequest(stack)
 	if opts.Pull {
-		req.pull = images(pb)
+		req.pull = docker.Images(pb)
 	}
 	st, err := observe(ctx, conn, pb, req)
 	if err != nil {
@@ -91,12 +121,23 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if err := checkObserved(st, rep); err != nil {
 		return res, err
 	}
+	if err := checkStateDir(host, req.root, st); err != nil {
+		return res, err
+	}
+	ss, err := opts.secrets(pb, st, host, stack, false)
+	if err != nil {
+		return res, err
+	}
+	popts.Secrets = ss.digests
 	res.Plan = plan.Compute(stack, pb, st.Docker, popts)
 	if opts.DryRun || res.Plan.Err() != nil {
+		if opts.DryRun && st.Legacy != "" {
+			rep.Progress("secrets are stored in %s; a deploy moves them to %s", st.Legacy, st.Dir)
+		}
 		reportPlan(rep, res.Plan)
 		return res, res.Plan.Err()
 	}
-	if res.Plan.InSync() && !st.Lock.Held {
+	if res.Plan.InSync() && !st.Lock.Held && !ss.store && st.Legacy == "" {
 		return res, nil
 	}
 
@@ -112,6 +153,17 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 			rep.Warn("%v", err)
 		}
 	}()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer heartbeat(ctx, cancel, conn, st.Dir, info, heartbeatEvery(opts.LockStale), rep)()
+
+	if st.Migrated != "" {
+		rep.Warn("moved the stored secrets from %s to %s/secrets.env, berth's host-wide state (the old file is kept as %s.migrated)", st.Migrated, st.Dir, st.Migrated)
+	}
+	if ss, err = opts.secrets(pb, st, host, stack, true); err != nil {
+		return res, err
+	}
+	popts.Secrets = ss.digests
 	res.Plan = plan.Compute(stack, pb, st.Docker, popts)
 	if err := res.Plan.Err(); err != nil {
 		reportPlan(rep, res.Plan)
@@ -128,27 +180,26 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 		}
 		res.Plan = plan.Compute(stack, pb, st.Docker, popts)
 	}
+	if ss.store {
+		if err := conn.Upload(ctx, st.Dir+"/secrets.env", formatEnv(ss.values), 0o660); err != nil {
+			return res, fmt.Errorf("store secrets: %w", err)
+		}
+	}
 	if res.Plan.InSync() {
 		return res, nil
 	}
 	reportPlan(rep, res.Plan)
 
-	secrets, changed, err := resolveSecrets(pb, st.Secrets, opts.lookupEnv())
-	if err != nil {
-		return res, err
-	}
-	if changed {
-		if err := conn.Upload(ctx, st.Dir+"/secrets.env", formatEnv(secrets), 0o600); err != nil {
-			return res, fmt.Errorf("store secrets: %w", err)
-		}
-	}
-	a := &applier{conn: conn, stack: stack, dir: st.Dir, secrets: secrets, rep: rep, afterStep: opts.afterStep}
+	a := &applier{conn: conn, stack: stack, dir: st.Dir, secrets: ss.values, digests: ss.digests, rep: rep, afterStep: opts.afterStep}
 	res.Applied, err = a.apply(ctx, res.Plan)
+	if err != nil && errors.Is(context.Cause(ctx), ErrLockLost) {
+		return res, fmt.Errorf("%s: %w: %w", host, ErrLockLost, err)
+	}
 	return res, err
 }
 
-// takeLock acquires the deploy lock in the observe round trip, waiting up to
-// LockWait for another run to finish.
+// takeLock acquires the deploy lock in the observe round trip, breaking a
+// stale one, and waiting up to LockWait for another run to finish.
 func takeLock(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, req observeRequest, opts Options, rep ui.Host) (*State, error) {
 	deadline := time.Now().Add(opts.LockWait)
 	delay := time.Second
@@ -160,15 +211,21 @@ func takeLock(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, req
 		if err := checkObserved(st, rep); err != nil {
 			return nil, err
 		}
+		if err := checkStateDir(conn.Host(), req.root, st); err != nil {
+			return nil, err
+		}
+		if st.Lock.Broke {
+			rep.Warn("broke the stale deploy lock held by %s: no heartbeat for %s (--lock-stale %s)",
+				holderName(st.Lock.Broken), st.Lock.BrokeAge, opts.LockStale)
+		}
 		if st.Lock.Acquired {
 			return st, nil
 		}
-		held := &LockHeldError{Host: conn.Host(), Holder: st.Lock.Holder, Age: st.Lock.Age,
-			Stale: opts.LockStale > 0 && st.Lock.Age > opts.LockStale}
-		if held.Stale || time.Now().Add(delay).After(deadline) {
+		held := &LockHeldError{Host: conn.Host(), Holder: st.Lock.Holder, Age: st.Lock.Age}
+		if time.Now().Add(delay).After(deadline) {
 			return nil, held
 		}
-		rep.Progress("waiting for the deploy lock held by %s", held.Holder)
+		rep.Progress("waiting for the deploy lock held by %s", holderName(held.Holder))
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("wait for deploy lock: %w", ctx.Err())
@@ -193,18 +250,6 @@ func checkObserved(st *State, rep ui.Host) error {
 		}
 	}
 	return nil
-}
-
-func images(pb *playbooks.Playbook) []string {
-	seen := map[string]bool{}
-	var refs []string
-	for _, c := range pb.Containers {
-		if !seen[c.Image] {
-			seen[c.Image] = true
-			refs = append(refs, c.Image)
-		}
-	}
-	return refs
 }
 
 // reportPlan prints a host's plan as a diff, before anything is applied.

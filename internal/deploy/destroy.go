@@ -14,7 +14,7 @@ import (
 // forgetScript removes the stack's state directory (its stored secrets) once
 // its volumes are gone: a new database gets new secrets. Args: DIR
 // Only berth's own files go; a directory holding anything else stays.
-const forgetScript = `rm -f "$1"/*.env && rmdir "$1" 2>/dev/null; exit 0`
+const forgetScript = `rm -f "$1"/*.env "$1"/key && rmdir "$1" 2>/dev/null; exit 0`
 
 // Destroy removes the stack's containers and networks; volumes (and the
 // secrets that belong to their data) only when volumes is true.
@@ -28,7 +28,8 @@ func Destroy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, volu
 		return res, err
 	}
 	info := lockInfo(opts.Version, time.Now())
-	req := observeRequest{stateDir: opts.StateDir, stack: stack, take: !opts.DryRun, lockInfo: info}
+	req := opts.observeRequest(stack)
+	req.take, req.lockInfo = !opts.DryRun, info
 	var st *State
 	if opts.DryRun {
 		st, err = observe(ctx, conn, pb, req)

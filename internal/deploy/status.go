@@ -17,7 +17,7 @@ func Status(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if err != nil {
 		return nil, err
 	}
-	st, err := observe(ctx, conn, pb, observeRequest{stateDir: opts.StateDir, stack: stack})
+	st, err := observe(ctx, conn, pb, opts.observeRequest(stack))
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,24 @@ while :; do
 	sleep 1
 done
 `
+
+// withholdEnvFile keeps what docker said about a failed command, except the
+// lines that mention its --env-file: Docker quotes the offending line of an
+// env file, secret value included.
+func withholdEnvFile(out string, argv []string) string {
+	i := slices.Index(argv, "--env-file")
+	if i < 0 || i+1 >= len(argv) {
+		return strings.TrimSpace(out)
+	}
+	var kept []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.Contains(line, argv[i+1]) || strings.Contains(line, "env file") {
+			line = "(a line about the env file, withheld: it may quote a secret)"
+		}
+		kept = append(kept, line)
+	}
+	return strings.Join(kept, "\n")
+}
 
 // NotReadyError says a container did not become healthy or ready.
 type NotReadyError struct {
@@ -95,7 +114,7 @@ func waitHealthy(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbook
 		return &NotReadyError{Container: c.Name, Reason: strings.TrimSpace(out.String())}
 	}
 	if errors.As(err, &exit) && exit.Code == 2 {
-		return fmt.Errorf("container %s: %s: %s", c.Name, strings.Join(start[:min(2, len(start))], " "), docker.TrimCLIHelp(out.String()))
+		return fmt.Errorf("container %s: %s: %s", c.Name, strings.Join(start[:min(2, len(start))], " "), docker.TrimCLIHelp(withholdEnvFile(out.String(), start)))
 	}
 	if err != nil {
 		return fmt.Errorf("wait for %s: %w", c.Name, err)

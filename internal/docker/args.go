@@ -29,9 +29,10 @@ func NetworkCreateArgs(stack string, n playbooks.Network) []string {
 
 // RunArgs starts container c detached, on its first network (the others are
 // joined with NetworkConnectArgs). Plain env goes on argv; secret env must be
-// in envFile, which the caller uploads (0600) before running this.
-func RunArgs(stack string, c playbooks.Container, envFile string) ([]string, error) {
-	spec, err := NewSpec(c)
+// in envFile, which the caller uploads before running this; digests (see
+// NewSpec) enter the spec label.
+func RunArgs(stack string, c playbooks.Container, envFile string, digests map[string]string) ([]string, error) {
+	spec, err := NewSpec(c, digests)
 	if err != nil {
 		return nil, err
 	}

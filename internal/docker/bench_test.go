@@ -5,14 +5,14 @@ import "testing"
 func BenchmarkSpecHash(b *testing.B) {
 	c := wordpress(b).Containers[1]
 	for b.Loop() {
-		s, err := NewSpec(c)
+		s, err := NewSpec(c, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		enc, err := s.Encode()
+		js, err := s.Encode()
 		if err != nil {
 			b.Fatal(err)
 		}
-		HashBytes(enc)
+		HashBytes(js)
 	}
 }

@@ -25,13 +25,15 @@ func wordpress(t testing.TB) *playbooks.Playbook {
 func TestRunArgs(t *testing.T) {
 	pb := wordpress(t)
 	db := pb.Containers[0]
-	argv, err := RunArgs("wordpress", db, "/tmp/berth/mysql-server.env")
+	digests := map[string]string{"db_password": "d1", "db_root_password": "d2"}
+	argv, err := RunArgs("wordpress", db, "/tmp/berth/mysql-server.env", digests)
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, _ := canonical(db)
+	spec := encode(t, db, digests)
+	hash := HashBytes(spec)
 	want := []string{"docker", "run", "-d", "--name", "mysql-server",
-		"--label", "berth.stack=wordpress", "--label", "berth.hash=" + hash(db), "--label", "berth.spec=" + string(spec),
+		"--label", "berth.stack=wordpress", "--label", "berth.hash=" + hash, "--label", "berth.spec=" + string(spec),
 		"--network", "wp-net", "--restart", "unless-stopped", "-v", "mysql-volume:/var/lib/mysql",
 		"-e", "MYSQL_DATABASE=wordpress", "-e", "MYSQL_USER=wordpress",
 		"--env-file", "/tmp/berth/mysql-server.env",
@@ -44,7 +46,7 @@ func TestRunArgs(t *testing.T) {
 	wp := pb.Containers[1]
 	wp.Command = []string{"apache2-foreground", "-X"}
 	wp.Health = &playbooks.Health{Cmd: []string{"sh", "-c", "curl -f localhost || exit 1"}, Interval: time.Second}
-	argv, err = RunArgs("wordpress", wp, "")
+	argv, err = RunArgs("wordpress", wp, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,18 +86,17 @@ func TestSimpleArgs(t *testing.T) {
 	}
 }
 
-// canonical is the encoded spec of c, what the berth.spec label holds.
-func canonical(c playbooks.Container) ([]byte, error) {
-	s, err := NewSpec(c)
+func encode(t testing.TB, c playbooks.Container, digests map[string]string) []byte {
+	t.Helper()
+	s, err := NewSpec(c, digests)
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	return s.Encode()
-}
-
-func hash(c playbooks.Container) string {
-	b, _ := canonical(c)
-	return HashBytes(b)
+	b, err := s.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestCanonicalSpec(t *testing.T) {
@@ -112,20 +113,19 @@ func TestCanonicalSpec(t *testing.T) {
 	b.Volumes = []string{"/srv:/srv:ro", "v:/v"}
 	b.Env = map[string]string{"A": "<&>", "B": "2"}
 	b.Restart = "no"
-	sa, err := canonical(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb, _ := canonical(b)
+	digests := map[string]string{"pw": SecretDigest([]byte("k"), "pw", "hunter2"), "unused": "x"}
+	sa := encode(t, a, digests)
+	sb := encode(t, b, digests)
 	if string(sa) != string(sb) {
 		t.Errorf("equivalent containers differ:\n%s\n%s", sa, sb)
 	}
 	want := `{"env":{"A":"<&>","B":"2"},"health":{"cmd":["true"],"interval":"5s","retries":3},"image":"img:1",` +
-		`"networks":["n1","n2"],"ports":["53:53/udp","8080:80/tcp"],"restart":"no","secret_env":{"PW":"pw"},"volumes":["/srv:/srv:ro","v:/v"]}`
+		`"networks":["n1","n2"],"ports":["53:53/udp","8080:80/tcp"],"restart":"no","secret_env":{"PW":"pw"},` +
+		`"secrets":{"pw":"` + digests["pw"] + `"},"volumes":["/srv:/srv:ro","v:/v"]}`
 	if string(sa) != want {
 		t.Errorf("spec\n%s\nwant\n%s", sa, want)
 	}
-	ha := hash(a)
+	ha := HashBytes(sa)
 	if len(ha) != 64 {
 		t.Errorf("hash %q", ha)
 	}
@@ -139,9 +139,13 @@ func TestCanonicalSpec(t *testing.T) {
 	} {
 		c := a
 		change(&c)
-		if hash(c) == ha {
+		if h := HashBytes(encode(t, c, digests)); h == ha {
 			t.Errorf("change to %+v kept hash", c)
 		}
+	}
+	rotated := map[string]string{"pw": SecretDigest([]byte("k"), "pw", "hunter3")}
+	if h := HashBytes(encode(t, a, rotated)); h == ha {
+		t.Error("a rotated secret kept the hash")
 	}
 	back, err := DecodeSpec(string(sa))
 	if err != nil || back.Image != "img:1" || back.Health.Retries != 3 {
@@ -331,5 +335,23 @@ printf '[{"Name": "%s:'"$1"'"' "$#"; shift 2; for a in "$@"; do printf ', "Label
 		if got := string(obs.Sections[section]); got != want {
 			t.Errorf("section %s = %s, want %s", section, got, want)
 		}
+	}
+}
+
+func TestSecretDigestIsKeyed(t *testing.T) {
+	d := SecretDigest([]byte("k1"), "pw", "hunter2")
+	for name, other := range map[string]string{
+		"another key":    SecretDigest([]byte("k2"), "pw", "hunter2"),
+		"another name":   SecretDigest([]byte("k1"), "pw2", "hunter2"),
+		"another value":  SecretDigest([]byte("k1"), "pw", "hunter3"),
+		"plain sha256":   HashBytes([]byte("hunter2")),
+		"name and value": HashBytes([]byte("pw\x00hunter2")),
+	} {
+		if other == d {
+			t.Errorf("%s gives the same digest", name)
+		}
+	}
+	if d != SecretDigest([]byte("k1"), "pw", "hunter2") {
+		t.Error("digest not deterministic")
 	}
 }

@@ -108,12 +108,18 @@ func ObserveArgs(stack string, pb *playbooks.Playbook) []string {
 		args = append(args, n.Name)
 	}
 	args = append(args, "--")
+	return append(args, Images(pb)...)
+}
+
+// Images lists the image refs pb's containers run, each once, in order.
+func Images(pb *playbooks.Playbook) []string {
 	seen := map[string]bool{}
+	var refs []string
 	for _, c := range pb.Containers {
 		if !seen[c.Image] {
 			seen[c.Image] = true
-			args = append(args, c.Image)
+			refs = append(refs, c.Image)
 		}
 	}
-	return args
+	return refs
 }

@@ -124,7 +124,7 @@ func TestObserveRealDocker(t *testing.T) {
 	envFile := filepath.Join(t.TempDir(), "env")
 	must(t, os.WriteFile(envFile, []byte("SECRET=hunter2\n"), 0o600))
 	for _, c := range pb.Containers[:2] {
-		argv, err := RunArgs(stack, c, envFile)
+		argv, err := RunArgs(stack, c, envFile, nil)
 		must(t, err)
 		cleanup(RemoveArgs(c.Name)) // cleanups run last-in first-out: containers go before their network
 		runArgv(t, argv)
@@ -133,7 +133,7 @@ func TestObserveRealDocker(t *testing.T) {
 	// An orphan and a backup: labelled with the stack, named in no playbook.
 	orphan := pb.Containers[1]
 	orphan.Name = stack + "-orphan"
-	argv, err := RunArgs(stack, orphan, "")
+	argv, err := RunArgs(stack, orphan, "", nil)
 	must(t, err)
 	cleanup(RemoveArgs(orphan.Name))
 	runArgv(t, argv)
@@ -158,7 +158,7 @@ func TestObserveRealDocker(t *testing.T) {
 	if !app.Running || app.State != "running" || app.Image != image || !strings.HasPrefix(app.ImageID, "sha256:") {
 		t.Errorf("app state: %+v", app)
 	}
-	want := hash(pb.Containers[0])
+	want := HashBytes(encode(t, pb.Containers[0], nil))
 	if app.Labels[LabelHash] != want || app.Labels[LabelStack] != stack {
 		t.Errorf("labels %v, want hash %s", app.Labels, want)
 	}

@@ -4,6 +4,7 @@ package docker
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,7 +24,9 @@ const (
 // Spec is the canonical form of everything that defines a container. Field
 // order is alphabetical and lists are sorted where order has no meaning, so
 // equal containers always encode to equal bytes. Secret env maps to secret
-// NAMES: values never reach a label.
+// NAMES: values never reach a label. Secrets holds, per secret the container
+// uses, a keyed digest of its value (see SecretDigest), so that a rotated
+// secret changes the hash of every container that uses it.
 type Spec struct {
 	Command   []string          `json:"command,omitempty"`
 	Env       map[string]string `json:"env,omitempty"`
@@ -33,6 +36,7 @@ type Spec struct {
 	Ports     []string          `json:"ports,omitempty"`
 	Restart   string            `json:"restart"`
 	SecretEnv map[string]string `json:"secret_env,omitempty"`
+	Secrets   map[string]string `json:"secrets,omitempty"`
 	Volumes   []string          `json:"volumes,omitempty"`
 }
 
@@ -45,7 +49,9 @@ type HealthSpec struct {
 
 // NewSpec builds the canonical spec of c. Ports and volumes are rewritten to
 // their canonical text, so "80:80" and "80:80/tcp" are the same container.
-func NewSpec(c playbooks.Container) (*Spec, error) {
+// digests maps secret names to SecretDigest of their values; only the
+// secrets c uses enter its spec.
+func NewSpec(c playbooks.Container, digests map[string]string) (*Spec, error) {
 	s := &Spec{Image: c.Image, Restart: c.Restart}
 	if s.Restart == "" {
 		s.Restart = "no"
@@ -58,6 +64,10 @@ func NewSpec(c playbooks.Container) (*Spec, error) {
 	}
 	if len(c.SecretEnv) > 0 {
 		s.SecretEnv = c.SecretEnv
+		s.Secrets = make(map[string]string, len(c.SecretEnv))
+		for _, name := range c.SecretEnv {
+			s.Secrets[name] = digests[name]
+		}
 	}
 	s.Networks = sortedSet(c.Networks)
 	for _, p := range c.Ports {
@@ -101,6 +111,18 @@ func DecodeSpec(label string) (*Spec, error) {
 		return nil, fmt.Errorf("decode spec label: %w", err)
 	}
 	return &s, nil
+}
+
+// SecretDigest is the keyed digest of one secret's value that a spec
+// carries: HMAC-SHA256 under a random key kept on the host, never a plain
+// hash, so a label cannot be used to guess a password offline. The name is
+// part of the message: equal values of two secrets do not show as equal.
+func SecretDigest(key []byte, name, value string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(name))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // HashBytes hashes an encoded spec.

@@ -39,14 +39,14 @@ func BenchmarkCompute(b *testing.B) {
 		obs := deployed(b, tc.pb.Name, tc.pb)
 		b.Run(tc.name+"/in-sync", func(b *testing.B) {
 			for b.Loop() {
-				if p := Compute(tc.pb.Name, tc.pb, obs, Options{}); !p.InSync() {
+				if p := Compute(tc.pb.Name, tc.pb, obs, Options{Secrets: testDigests}); !p.InSync() {
 					b.Fatal("not in sync")
 				}
 			}
 		})
 		b.Run(tc.name+"/empty-host", func(b *testing.B) {
 			for b.Loop() {
-				Compute(tc.pb.Name, tc.pb, nil, Options{})
+				Compute(tc.pb.Name, tc.pb, nil, Options{Secrets: testDigests})
 			}
 		})
 	}

@@ -13,13 +13,18 @@ type Options struct {
 	// Adopt takes over objects with the playbook's names that carry no berth
 	// label (never one labelled by another stack); see the Adopt kind.
 	Adopt bool
+	// Secrets maps each secret's name to the keyed digest of its value.
+	Secrets map[string]string
 }
 
 // Compute plans a deploy of pb as stack onto a host observed as obs (nil: an
 // empty host). It is pure: same inputs, same plan. Only what changed is
 // touched; a recreated container does not drag its dependents along. An
 // object is the stack's when its berth.stack label says so, never because of
-// its name: others are recorded as Foreign (see Plan.Err).
+// its name: others are recorded as Foreign (see Plan.Err). opts.Secrets maps
+// each secret's name to the keyed digest of the value this deploy would use
+// (docker.SecretDigest), so a rotated secret recreates every container that
+// uses it.
 func Compute(stack string, pb *playbooks.Playbook, obs *docker.Observed, opts Options) *Plan {
 	obs = orEmpty(obs)
 	p := &Plan{Stack: stack}
@@ -77,7 +82,7 @@ func Compute(stack string, pb *playbooks.Playbook, obs *docker.Observed, opts Op
 		switch owner := ownerOf(got); {
 		case got == nil:
 		case owner == stack:
-			act.Kind, act.Reasons = containerAction(c, got, obs)
+			act.Kind, act.Reasons = containerAction(c, got, obs, opts.Secrets)
 		case owner == "" && opts.Adopt:
 			act.Kind, act.Reasons = Adopt, []string{"no berth label; replaced by a labelled container"}
 		default:
@@ -182,11 +187,11 @@ func ownerOf(c *docker.ContainerState) string {
 }
 
 // containerAction decides one playbook container's fate.
-func containerAction(c *playbooks.Container, got *docker.ContainerState, obs *docker.Observed) (Kind, []string) {
+func containerAction(c *playbooks.Container, got *docker.ContainerState, obs *docker.Observed, secrets map[string]string) (Kind, []string) {
 	if got == nil {
 		return Create, nil
 	}
-	want, err := docker.NewSpec(*c)
+	want, err := docker.NewSpec(*c, secrets)
 	if err != nil {
 		return Recreate, []string{err.Error()}
 	}

@@ -11,6 +11,7 @@ import (
 // specReasons explains, field by field, how the running container's stored
 // spec differs from the desired one. Env values are never printed: plain env
 // may hold things that are sensitive enough, and secret env holds secret names.
+// Secrets are compared by their keyed digests and named, never shown.
 func specReasons(old, want *docker.Spec) []string {
 	var r []string
 	if old.Image != want.Image {
@@ -21,6 +22,7 @@ func specReasons(old, want *docker.Spec) []string {
 	}
 	r = append(r, mapReasons("env", old.Env, want.Env)...)
 	r = append(r, mapReasons("secret_env", old.SecretEnv, want.SecretEnv)...)
+	r = append(r, secretReasons(old.Secrets, want.Secrets)...)
 	r = append(r, setReasons("port", old.Ports, want.Ports, shortPort)...)
 	r = append(r, setReasons("volume", old.Volumes, want.Volumes, nil)...)
 	r = append(r, setReasons("network", old.Networks, want.Networks, nil)...)
@@ -35,6 +37,24 @@ func specReasons(old, want *docker.Spec) []string {
 	case old.Health != nil && (!slices.Equal(old.Health.Cmd, want.Health.Cmd) ||
 		old.Health.Interval != want.Health.Interval || old.Health.Retries != want.Health.Retries):
 		r = append(r, "health check changed")
+	}
+	return r
+}
+
+// secretReasons names the secrets whose value changed. A secret the
+// container starts or stops using is already a secret_env change; a label
+// from a berth that did not record digests says so once.
+func secretReasons(old, want map[string]string) []string {
+	if old == nil && len(want) > 0 {
+		return []string{"secret values not recorded by the berth that made it"}
+	}
+	var r []string
+	for _, k := range unionKeys(old, want) {
+		o, inOld := old[k]
+		w, inWant := want[k]
+		if inOld && inWant && o != w {
+			r = append(r, fmt.Sprintf("secret %s changed", k))
+		}
 	}
 	return r
 }

@@ -128,7 +128,7 @@ func TestComputeOwnership(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			obs := deployed(t, stack, wordpress(t))
 			tt.host(obs)
-			p := Compute(stack, wordpress(t), obs, Options{Adopt: tt.adopt})
+			p := Compute(stack, wordpress(t), obs, Options{Adopt: tt.adopt, Secrets: testDigests})
 			if !slices.Equal(p.Foreign, tt.wantForeign) {
 				t.Errorf("foreign %v, want %v", p.Foreign, tt.wantForeign)
 			}
@@ -162,7 +162,7 @@ func TestComputeOwnership(t *testing.T) {
 func TestForeignGolden(t *testing.T) {
 	pb := wordpress(t)
 	// Another stack deployed the same playbook: to stack "other", all is foreign.
-	other := Compute("other", pb, deployed(t, "sect", pb), Options{})
+	other := Compute("other", pb, deployed(t, "sect", pb), Options{Secrets: testDigests})
 	golden(t, "foreign-other-stack", text(other))
 	if !strings.Contains(other.Err().Error(), "stack other does not own volume mysql-volume (stack sect)") {
 		t.Errorf("error %q", other.Err())
@@ -174,11 +174,11 @@ func TestForeignGolden(t *testing.T) {
 	obs := deployed(t, "wordpress", pb)
 	obs.Containers["wordpress"].Labels = nil
 	delete(obs.Volumes["wp-content"].Labels, docker.LabelStack)
-	refused := Compute("wordpress", pb, obs, Options{})
+	refused := Compute("wordpress", pb, obs, Options{Secrets: testDigests})
 	if err := refused.Err(); err == nil || !strings.Contains(err.Error(), "container wordpress (no berth label)") || !strings.Contains(err.Error(), "--adopt") {
 		t.Errorf("error %v", err)
 	}
-	golden(t, "adopt", text(Compute("wordpress", pb, obs, Options{Adopt: true})))
+	golden(t, "adopt", text(Compute("wordpress", pb, obs, Options{Adopt: true, Secrets: testDigests})))
 }
 
 func TestDestroyOwnership(t *testing.T) {
@@ -228,7 +228,7 @@ func TestComputeStrangers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := Compute(stack, pb, tt.obs, Options{Adopt: true})
+			p := Compute(stack, pb, tt.obs, Options{Adopt: true, Secrets: testDigests})
 			if !slices.Equal(p.Strangers, tt.wantStrangers) || p.Count(Remove) != tt.wantRemoved {
 				t.Errorf("strangers %v, %d removed:\n%s", p.Strangers, p.Count(Remove), text(p))
 			}

@@ -38,11 +38,11 @@ func deployed(t testing.TB, stack string, pb *playbooks.Playbook) *docker.Observ
 		obs.Networks[n.Name] = &docker.NetworkState{Name: n.Name, Driver: n.Driver, Labels: map[string]string{docker.LabelStack: stack}}
 	}
 	for _, c := range pb.Containers {
-		s, err := docker.NewSpec(c)
+		want, err := docker.NewSpec(c, testDigests)
 		if err != nil {
 			t.Fatal(err)
 		}
-		spec, err := s.Encode()
+		spec, err := want.Encode()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,6 +54,12 @@ func deployed(t testing.TB, stack string, pb *playbooks.Playbook) *docker.Observ
 		}
 	}
 	return obs
+}
+
+// testDigests are the secret digests the hosts of these tests were deployed with.
+var testDigests = map[string]string{
+	"db_password":      docker.SecretDigest([]byte("key"), "db_password", "pw1"),
+	"db_root_password": docker.SecretDigest([]byte("key"), "db_root_password", "root1"),
 }
 
 func imageID(ref string) string {
@@ -76,7 +82,7 @@ func golden(t *testing.T, name, got string) {
 func TestGoldenWordpress(t *testing.T) {
 	pb := wordpress(t)
 
-	empty := Compute("wordpress", pb, nil, Options{})
+	empty := Compute("wordpress", pb, nil, Options{Secrets: testDigests})
 	golden(t, "wordpress-empty", text(empty))
 	if empty.InSync() || empty.Changes() != 5 {
 		t.Errorf("empty host: %d changes", empty.Changes())
@@ -86,7 +92,7 @@ func TestGoldenWordpress(t *testing.T) {
 	}
 
 	obs := deployed(t, "wordpress", pb)
-	insync := Compute("wordpress", pb, obs, Options{})
+	insync := Compute("wordpress", pb, obs, Options{Secrets: testDigests})
 	golden(t, "wordpress-insync", text(insync))
 	if !insync.InSync() {
 		t.Errorf("in-sync host has changes:\n%s", text(insync))
@@ -94,7 +100,7 @@ func TestGoldenWordpress(t *testing.T) {
 
 	changed := wordpress(t)
 	changed.Containers[1].Env["WORDPRESS_DB_HOST"] = "db.internal"
-	p := Compute("wordpress", changed, obs, Options{})
+	p := Compute("wordpress", changed, obs, Options{Secrets: testDigests})
 	golden(t, "wordpress-env-changed", text(p))
 	if p.Changes() != 1 || p.Count(Recreate) != 1 {
 		t.Errorf("env change: %s", text(p))
@@ -242,7 +248,7 @@ func TestCompute(t *testing.T) {
 			if tt.host != nil {
 				tt.host(obs)
 			}
-			p := Compute(stack, pb, obs, Options{})
+			p := Compute(stack, pb, obs, Options{Secrets: testDigests})
 			out := text(p)
 			for _, line := range tt.want {
 				if !strings.Contains(out, line+"\n") {
@@ -262,7 +268,7 @@ func TestComputeDependencyOrder(t *testing.T) {
 		{Name: "api", Image: "a", DependsOn: []string{"db"}},
 		{Name: "db", Image: "d"},
 	}}
-	p := Compute("s", pb, nil, Options{})
+	p := Compute("s", pb, nil, Options{Secrets: testDigests})
 	var names []string
 	for _, a := range p.Actions {
 		names = append(names, a.Name)
@@ -309,5 +315,52 @@ Plan: 0 to create, 0 to recreate, 0 to start, 5 to remove, 2 unchanged.
 	}
 	if p := Destroy("wordpress", pb, nil, true); len(p.Actions) != 0 {
 		t.Errorf("destroy on an empty host: %s", text(p))
+	}
+}
+
+// A rotated secret recreates every container that uses it, in dependency
+// order, naming the secret and never its value.
+func TestComputeSecretRotation(t *testing.T) {
+	pb := wordpress(t)
+	obs := deployed(t, "wordpress", pb)
+	rotated := map[string]string{
+		"db_password":      docker.SecretDigest([]byte("key"), "db_password", "pw2"),
+		"db_root_password": testDigests["db_root_password"],
+	}
+	p := Compute("wordpress", pb, obs, Options{Secrets: rotated})
+	out := text(p)
+	for _, want := range []string{
+		"~ container mysql-server (recreate: secret db_password changed)\n",
+		"~ container wordpress (recreate: secret db_password changed)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Index(out, "mysql-server") > strings.Index(out, "container wordpress") {
+		t.Errorf("recreates out of dependency order:\n%s", out)
+	}
+	if strings.Contains(out, "pw2") || strings.Contains(out, rotated["db_password"]) {
+		t.Errorf("plan shows the secret or its digest:\n%s", out)
+	}
+	onlyRoot := map[string]string{
+		"db_password":      testDigests["db_password"],
+		"db_root_password": docker.SecretDigest([]byte("key"), "db_root_password", "root2"),
+	}
+	if p := Compute("wordpress", pb, obs, Options{Secrets: onlyRoot}); p.Count(Recreate) != 1 || !strings.Contains(text(p), "~ container mysql-server (recreate: secret db_root_password changed)") {
+		t.Errorf("root password rotation:\n%s", text(p))
+	}
+	// Containers made by a berth that did not record digests are recreated once.
+	for _, c := range obs.Containers {
+		spec, err := docker.DecodeSpec(c.Labels[docker.LabelSpec])
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec.Secrets = nil
+		js, _ := spec.Encode()
+		c.Labels[docker.LabelSpec], c.Labels[docker.LabelHash] = string(js), docker.HashBytes(js)
+	}
+	if p := Compute("wordpress", pb, obs, Options{Secrets: testDigests}); p.Count(Recreate) != 2 || !strings.Contains(text(p), "(recreate: secret values not recorded by the berth that made it)") {
+		t.Errorf("containers of an older berth:\n%s", text(p))
 	}
 }

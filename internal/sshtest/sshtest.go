@@ -47,6 +47,7 @@ type Server struct {
 }
 
 type config struct {
+	user       string
 	listen     string
 	hostKey    ed25519.PrivateKey
 	authorized []ssh.PublicKey
@@ -74,6 +75,11 @@ func AuthorizedKey(key ssh.PublicKey) Option {
 // that never answers.
 func SFTPServer(cmd string) Option { return func(c *config) { c.sftp = cmd } }
 
+// LoginUser makes Target log in as user instead of the current user. sshd
+// reads authorized_keys as that user, so the server's files then live in a
+// directory every user may traverse (keys stay 0600, root's).
+func LoginUser(user string) Option { return func(c *config) { c.user = user } }
+
 // Config adds raw sshd_config lines.
 func Config(lines ...string) Option { return func(c *config) { c.extra = append(c.extra, lines...) } }
 
@@ -94,7 +100,16 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if cfg.loginShell != "" {
 		s.User = loginUser(t, cfg.loginShell)
 	}
+	if cfg.user != "" {
+		dir = sharedDir(t)
+		s.dir, s.User = dir, cfg.user
+	}
 	s.writeKeys(t, &cfg)
+	if cfg.user != "" {
+		if err := os.Chmod(filepath.Join(dir, "authorized_keys"), 0o644); err != nil {
+			t.Fatalf("sshtest: %v", err)
+		}
+	}
 
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -114,6 +129,19 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	t.Fatalf("sshtest: start sshd: %v", lastErr)
 	return nil
+}
+
+// sharedDir is a directory other users can traverse (t.TempDir's parent is 0700).
+func sharedDir(t testing.TB) string {
+	dir, err := os.MkdirTemp("", "sshtest-")
+	if err == nil {
+		err = os.Chmod(dir, 0o711)
+	}
+	if err != nil {
+		t.Fatalf("sshtest: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 func currentUser(t testing.TB) string {
