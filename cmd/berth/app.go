@@ -65,6 +65,7 @@ func (a *App) cliApp() *cli.App {
 			a.statusCommand(),
 			a.destroyCommand(),
 			a.hostsCommand(),
+			a.bootstrapCommand(),
 			a.dnsCommand(),
 			a.runCommand(),
 			a.scheduleCommand(),
