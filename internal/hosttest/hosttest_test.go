@@ -109,6 +109,14 @@ func TestFreshHost(t *testing.T) {
 	if out, err := runOn(t, conn, "sh", "-c", ". /etc/os-release && echo $ID"); err != nil || out != "debian" {
 		t.Errorf("os-release ID = %q, %v", out, err)
 	}
+	// Installing Docker there must not leave the machine: apt's only source
+	// is the host's own repository.
+	if out, _ := runOn(t, conn, "sh", "-c", "cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null"); out != "deb [trusted=yes] file:/var/local/debs ./" {
+		t.Errorf("apt sources %q, want only the local repository", out)
+	}
+	if out, err := runOn(t, conn, "sh", "-c", "apt-get update -q >/dev/null && apt-cache policy docker.io"); err != nil || !strings.Contains(out, "file:/var/local/debs") {
+		t.Errorf("docker.io not installable from the local repository: %v\n%s", err, out)
+	}
 }
 
 // getEventually GETs url until it answers 200: the container was just started.
