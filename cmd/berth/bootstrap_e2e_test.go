@@ -100,6 +100,30 @@ func TestBootstrapFreshHost(t *testing.T) {
 	}
 }
 
+// TestBootstrapResumes: Docker installs but will not start (a broken
+// daemon.json). The error says why and what was done already; once the
+// config is fixed, the next bootstrap starts it without installing again.
+func TestBootstrapResumes(t *testing.T) {
+	f := hosttest.Start(t, 1, hosttest.Options{Variant: hosttest.Fresh})
+	h := f.Hosts[0]
+	root := hostFlags(f, h, "root")
+	if out, err := h.Exec(t, "sh", "-c", "cp /etc/docker/daemon.json /tmp/daemon.json && echo '{\"storage-driver\": \"no-such-driver\"}' > /etc/docker/daemon.json"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	_, errOut, code := berth(t, append([]string{"bootstrap"}, root...)...)
+	if code != exitFailure || !strings.Contains(errOut, "dockerd did not start") || !strings.Contains(errOut, "done before the failure: installed docker.io with apt") {
+		t.Fatalf("exit %d, want %d and an error saying why and what was done:\n%s", code, exitFailure, errOut)
+	}
+	if out, err := h.Exec(t, "cp", "/tmp/daemon.json", "/etc/docker/daemon.json"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	res, _ := bootstrapRun(t, 0, root...)
+	changes := strings.Join(anyStrings(res.Data["changes"]), "\n")
+	if strings.Contains(changes, "installed") || !strings.Contains(changes, "started dockerd directly") {
+		t.Errorf("after the fix: changes %q, want docker started and not installed again", changes)
+	}
+}
+
 // TestDeployBootstrap: deploy --bootstrap --sudo on a host with Docker, as
 // admin: bootstrap adds admin to the docker group and makes the state
 // directory, then the stack deploys in the same run; the next run is in

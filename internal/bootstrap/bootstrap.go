@@ -65,10 +65,21 @@ const installScript = `set -u
 manager=$1; pkg=$2; user=$3; state=$4; mode=$5
 die() { echo "$*" >&2; exit 1; }
 say() { printf 'changed %s\n' "$*"; }
+# quiet CMD...: the command's output only when it fails (its last lines).
+quiet() {
+	log=$(mktemp) || return 1
+	"$@" >"$log" 2>&1
+	rc=$?
+	[ "$rc" -eq 0 ] || tail -n 15 "$log" >&2
+	rm -f "$log"
+	return "$rc"
+}
 up() { docker version >/dev/null 2>&1; }
+# wait_up [PID]: until docker answers, or PID (the dockerd we started) dies.
 wait_up() {
 	i=0
 	while ! up; do
+		[ -z "${1:-}" ] || kill -0 "$1" 2>/dev/null || return 1
 		i=$((i + 1))
 		[ "$i" -le 120 ] || return 1
 		sleep 0.5
@@ -79,11 +90,11 @@ if ! command -v docker >/dev/null 2>&1; then
 	apt)
 		export DEBIAN_FRONTEND=noninteractive
 		# A fresh cloud host may still be running its first apt (cloud-init).
-		apt-get -o DPkg::Lock::Timeout=300 update -q >&2 || die "apt-get update failed"
-		apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$pkg" >&2 || die "apt-get install $pkg failed"
+		quiet apt-get -o DPkg::Lock::Timeout=300 update -q || die "apt-get update failed"
+		quiet apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$pkg" || die "apt-get install $pkg failed"
 		;;
-	dnf) dnf install -y -q "$pkg" >&2 || die "dnf install $pkg failed" ;;
-	yum) yum install -y -q "$pkg" >&2 || die "yum install $pkg failed" ;;
+	dnf) quiet dnf install -y -q "$pkg" || die "dnf install $pkg failed" ;;
+	yum) quiet yum install -y -q "$pkg" || die "yum install $pkg failed" ;;
 	*) die "unknown package manager $manager" ;;
 	esac
 	command -v docker >/dev/null 2>&1 || die "$pkg is installed but there is no docker command"
@@ -91,16 +102,16 @@ if ! command -v docker >/dev/null 2>&1; then
 fi
 if [ -d /run/systemd/system ]; then
 	if [ "$(systemctl is-enabled docker 2>/dev/null)" != enabled ]; then
-		systemctl enable docker >&2 || die "systemctl enable docker failed"
+		quiet systemctl enable docker || die "systemctl enable docker failed"
 		say "enabled the docker service at boot"
 	fi
 	if ! up; then
-		systemctl start docker >&2 || die "systemctl start docker failed: $(systemctl status docker 2>&1 | tail -n 5)"
+		quiet systemctl start docker || die "systemctl start docker failed: $(systemctl status docker 2>&1 | tail -n 5)"
 		wait_up || die "docker did not answer after systemctl start docker"
 		say "started docker with systemd"
 	fi
 elif ! up; then
-	if [ -x /etc/init.d/docker ] && /etc/init.d/docker start >&2 && wait_up; then
+	if [ -x /etc/init.d/docker ] && /etc/init.d/docker start >/dev/null 2>&1 && wait_up; then
 		say "started docker with /etc/init.d/docker"
 	else
 		# No service manager that works: run dockerd detached from this
@@ -110,7 +121,7 @@ elif ! up; then
 		else
 			nohup dockerd </dev/null >/var/log/dockerd.log 2>&1 &
 		fi
-		wait_up || die "dockerd did not start: $(tail -n 5 /var/log/dockerd.log)"
+		wait_up $! || die "dockerd did not start: $(tail -n 5 /var/log/dockerd.log)"
 		say "started dockerd directly (no systemd, no working init script): it will not start at boot"
 	fi
 fi
@@ -180,7 +191,9 @@ func Run(ctx context.Context, conn remote.Conn, rep ui.Host) (*Result, error) {
 	rep.Progress("bootstrapping %s", inst.OS)
 	out.Reset()
 	if err := remote.Script(ctx, conn, installScript, &out, inst.Manager, inst.Package, p.user, StateDir, stateMode); err != nil {
-		res.Changes, _ = parseInstall(out.String())
+		if done, _ := parseInstall(out.String()); len(done) > 0 {
+			err = fmt.Errorf("%w (done before the failure: %s)", err, strings.Join(done, "; "))
+		}
 		return res, fmt.Errorf("bootstrap %s (%s): %w", conn.Host(), inst.OS, err)
 	}
 	res.Changes, res.Version = parseInstall(out.String())
