@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin/berth
 
-.PHONY: build test lint bench fuzz clean
+.PHONY: build test testhosts lint bench fuzz clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/berth
@@ -10,6 +10,11 @@ build:
 # Docker unless BERTH_E2E=1, which makes them fail instead.
 test: lint
 	$(GO) test -count=1 -timeout 40m ./...
+
+# The image of the e2e tests' hosts (internal/hosttest): debootstrap once,
+# cached under /var/tmp and by its recipe's hash; tests build it if missing.
+testhosts:
+	$(GO) test -count=1 -timeout 20m -run '^TestBuildImage$$' ./internal/hosttest
 
 lint:
 	@big=$$(git ls-files -z 2>/dev/null | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 {print $$2}'); \

@@ -177,3 +177,19 @@ func localUser() string {
 	}
 	return os.Getenv("USER")
 }
+
+// ConfiguredUser is the User the ssh config of opts sets for host, or "" when
+// it sets none: callers with a better default than the local user (an EC2
+// image's login user) use theirs only then, as OpenSSH would.
+func ConfiguredUser(opts SSHOptions, host string) (string, error) {
+	explicit := opts.SSHConfigFile != ""
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return "", err
+	}
+	cfg, err := loadSSHConfig(opts.SSHConfigFile, explicit)
+	if err != nil {
+		return "", err
+	}
+	return cfg.get(host, "User"), nil
+}

@@ -78,6 +78,7 @@ func (a *App) cliApp() *cli.App {
 			a.statusCommand(),
 			a.destroyCommand(),
 			a.hostsCommand(),
+			a.bootstrapCommand(),
 			a.dnsCommand(),
 			a.runCommand(),
 			a.scheduleCommand(),

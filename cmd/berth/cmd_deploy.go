@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -71,6 +72,7 @@ Example:
 		Flags: concat(targetFlags(), playbookFlags(), deployFlags(), dnsFlags(), outputFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "stop after printing the plan; exit 2 when anything would change"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 2 when changes were applied (0 when none were needed)"},
+			&cli.BoolFlag{Name: "bootstrap", Usage: "first make each host ready as berth bootstrap does (install and start Docker)"},
 		}),
 		Action: func(c *cli.Context) error { return a.converge(c, c.Bool("dry-run")) },
 	}
@@ -106,6 +108,13 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 	}
 	rep, hostDone, stopLive := a.liveReporter(c, rep, len(r.hosts))
 	defer stopLive()
+	var prepare func(context.Context, remote.Conn) error
+	if c.Bool("bootstrap") && !dryRun {
+		prepare = func(ctx context.Context, conn remote.Conn) error {
+			_, err := bootstrapHost(ctx, conn, rep)
+			return err
+		}
+	}
 	res := rollout.Run(c.Context, rollout.Options{
 		Hosts:   r.hosts,
 		Connect: r.connector(),
@@ -123,6 +132,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 			Adopt:      c.Bool("adopt"),
 		},
 		Fleet:    fleet.Options{Parallel: r.parallel, Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone},
+		Prepare:  prepare,
 		DNS:      d,
 		Reporter: rep,
 	})

@@ -13,83 +13,61 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/berth-sh/berth/internal/awsfake"
-	"github.com/berth-sh/berth/internal/sshtest"
+	"github.com/berth-sh/berth/internal/hosttest"
 	"github.com/berth-sh/berth/internal/testimage"
 )
 
-// fleetHost is one sshd on its own loopback address, with its own stack
-// prefix and web port on the shared Docker engine.
-type fleetHost struct {
-	sshd   *sshtest.Server
-	prefix string
-	port   string
-}
-
+// fleetEnv is n test hosts, each its own machine with its own Docker engine,
+// all deploying one playbook with identical names, from one berth.yaml.
 type fleetEnv struct {
-	hosts      []*fleetHost
-	identity   string
-	knownHosts string
-	stateDir   string
-	config     string
+	*hosttest.Fleet
+	config string
 }
 
-// newFleet starts n sshd hosts on 127.0.0.2.. that all accept one client key.
-// wrongKey lists hosts whose known_hosts entry is some other key.
+// fleetStateDir is berth's state directory on every fleet host.
+const fleetStateDir = "/var/lib/berth-test"
+
+// newFleet starts n hosts with the test image loaded and the web port
+// published on each host's address. wrongKey lists hosts whose known_hosts
+// entry is some other key.
 func newFleet(t *testing.T, n int, wrongKey map[int]bool) *fleetEnv {
 	t.Helper()
-	testimage.Build(t, "v1", "v1")
-	f := &fleetEnv{stateDir: filepath.Join(t.TempDir(), "state")}
-	first := sshtest.Start(t, sshtest.ListenAddr("127.0.0.2"))
-	f.identity = first.ClientKeyPath
-	pemBytes, err := os.ReadFile(first.ClientKeyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(pemBytes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testimage.Build(t, "v1", "v1")
+	f := &fleetEnv{Fleet: hosttest.Start(t, n, hosttest.Options{Ports: []int{80}, Images: []string{img}})}
 	var known strings.Builder
-	base := testimage.Unique(t)
-	for i := 0; i < n; i++ {
-		s := first
-		if i > 0 {
-			s = sshtest.Start(t, sshtest.ListenAddr(fmt.Sprintf("127.0.0.%d", i+2)), sshtest.AuthorizedKey(signer.PublicKey()))
-		}
-		h := &fleetHost{sshd: s, prefix: fmt.Sprintf("%sh%d-", base, i), port: freePort(t)}
-		cleanupStack(t, h.prefix)
-		f.hosts = append(f.hosts, h)
-		key := s.HostKey
+	for i, h := range f.Hosts {
+		key := h.HostKey
 		if wrongKey[i] {
 			_, other, _ := ed25519.GenerateKey(rand.Reader)
 			sk, _ := ssh.NewSignerFromKey(other)
 			key = sk.PublicKey()
 		}
-		fmt.Fprintf(&known, "[%s]:%d %s", s.Host, s.Port, ssh.MarshalAuthorizedKey(key))
+		known.WriteString(h.KnownHostsLine(key))
 	}
-	dir := t.TempDir()
-	f.knownHosts = filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(f.knownHosts, []byte(known.String()), 0o600); err != nil {
+	if err := os.WriteFile(f.KnownHosts, []byte(known.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// berth.yaml: the hosts, each with its own vars, and shared settings. The
-	// global web_port would clash on every host: each host's own must win.
+	// berth.yaml: the hosts and shared settings; each host's own greeting
+	// must beat the global one.
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "playbook: testdata/stack.yaml\nidentity: [%s]\nknown_hosts: %s\nssh_config: none\nstate_dir: %s\nconnect_timeout: 2s\nvars: {web_port: \"1\"}\nhosts:\n",
-		f.identity, f.knownHosts, f.stateDir)
-	for _, h := range f.hosts {
-		fmt.Fprintf(&cfg, "  - host: %s\n    vars: {prefix: %s, web_port: %q}\n", h.sshd.Target(), h.prefix, h.port)
+	fmt.Fprintf(&cfg, "playbook: testdata/stack.yaml\nidentity: [%s]\nknown_hosts: %s\nssh_config: none\nstate_dir: %s\nconnect_timeout: 2s\nvars: {web_bind: 0.0.0.0, web_port: \"80\", greeting: global}\nhosts:\n",
+		f.Identity, f.KnownHosts, fleetStateDir)
+	for _, h := range f.Hosts {
+		fmt.Fprintf(&cfg, "  - host: %s\n    vars: {greeting: %q}\n", h.Target("root"), h.Addr)
 	}
-	f.config = filepath.Join(dir, "berth.yaml")
+	f.config = filepath.Join(t.TempDir(), "berth.yaml")
 	if err := os.WriteFile(f.config, []byte(cfg.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return f
 }
 
+// TestFleetPartialFailureAndDNS: four hosts, one down, one whose host key is
+// not the one known_hosts holds. The two healthy hosts serve the stack under
+// the same names, and the A record ends with exactly their addresses.
 func TestFleetPartialFailureAndDNS(t *testing.T) {
-	f := newFleet(t, 5, map[int]bool{3: true})
-	f.hosts[1].sshd.Stop() // host 1 is down
+	f := newFleet(t, 4, map[int]bool{3: true})
+	f.Hosts[1].Stop(t)
 	aws := awsfake.New(t)
 	aws.Env(t)
 	zone := aws.AddZone(awsfake.Zone{Name: "example.com."})
@@ -99,31 +77,36 @@ func TestFleetPartialFailureAndDNS(t *testing.T) {
 		t.Fatalf("exit %d, want %d", code, exitFailure)
 	}
 	sums := summaries(t, out)
-	var okHosts, failed []string
-	for i, h := range f.hosts {
-		s, found := sums[h.sshd.Target()]
+	var okHosts []string
+	for i, h := range f.Hosts {
+		s, found := sums[h.Target("root")]
 		if !found {
-			t.Fatalf("no summary for %s", h.sshd.Target())
+			t.Fatalf("no summary for %s", h.Target("root"))
 		}
 		result := s.Data["result"].(string)
 		switch i {
 		case 1, 3:
-			failed = append(failed, h.sshd.Host)
 			if !strings.HasPrefix(result, "FAILED") {
 				t.Errorf("host %d: result %q, want FAILED", i, result)
 			}
 		default:
-			okHosts = append(okHosts, h.sshd.Host)
+			okHosts = append(okHosts, h.Addr)
 			if result != "changed" {
 				t.Errorf("host %d: result %q, want changed", i, result)
 			}
-			if st, _ := httpDo(t, "GET", "http://127.0.0.1:"+h.port+"/", ""); st != 200 {
-				t.Errorf("host %d: web answers %d", i, st)
+			if st, body := httpDo(t, "GET", "http://"+h.Addr+"/", ""); st != 200 || !strings.Contains(body, "greeting="+h.Addr) {
+				t.Errorf("host %d: web answers %d %q", i, st, body)
+			}
+			if names, _ := h.Exec(t, "docker", "ps", "--format", "{{.Names}}"); names != "web\ndb" && names != "db\nweb" {
+				t.Errorf("host %d runs %q, want the playbook's own names db and web", i, names)
 			}
 		}
 	}
 	if !strings.Contains(strings.ToLower(errOut), "host key") {
 		t.Errorf("stderr does not explain the host key failure:\n%s", errOut)
+	}
+	if ps, _ := f.Hosts[3].Exec(t, "docker", "ps", "-aq"); ps != "" {
+		t.Errorf("the host with the wrong key got containers: %s", ps)
 	}
 	var got []string
 	for _, r := range aws.Records(zone) {
@@ -134,27 +117,29 @@ func TestFleetPartialFailureAndDNS(t *testing.T) {
 	sort.Strings(got)
 	sort.Strings(okHosts)
 	if strings.Join(got, ",") != strings.Join(okHosts, ",") {
-		t.Fatalf("A record holds %v, want exactly the healthy hosts %v (failed: %v)", got, okHosts, failed)
+		t.Fatalf("A record holds %v, want exactly the healthy hosts %v", got, okHosts)
 	}
 }
 
+// TestFleetRollingBatchesStopAfterFailedWave: waves of one; the second host
+// is down, so with no failure tolerated the third wave never starts.
 func TestFleetRollingBatchesStopAfterFailedWave(t *testing.T) {
-	f := newFleet(t, 5, nil)
-	f.hosts[2].sshd.Stop() // in the second wave of 2
-	out, _, code := berth(t, "deploy", "--config", f.config, "--batch", "2", "--max-failures", "0", "--json")
+	f := newFleet(t, 3, nil)
+	f.Hosts[1].Stop(t)
+	out, _, code := berth(t, "deploy", "--config", f.config, "--batch", "1", "--max-failures", "0", "--json")
 	if code != exitFailure {
 		t.Fatalf("exit %d, want %d", code, exitFailure)
 	}
 	sums := summaries(t, out)
-	want := []string{"changed", "changed", "FAILED", "changed", "skipped"}
-	for i, h := range f.hosts {
-		result := sums[h.sshd.Target()].Data["result"].(string)
+	want := []string{"changed", "FAILED", "skipped"}
+	for i, h := range f.Hosts {
+		result := sums[h.Target("root")].Data["result"].(string)
 		if !strings.HasPrefix(result, want[i]) {
 			t.Errorf("host %d: %q, want %s", i, result, want[i])
 		}
 	}
-	if containerID(t, f.hosts[4].prefix+"db") != "" {
-		t.Error("the third wave ran although the second failed")
+	if ps, _ := f.Hosts[2].Exec(t, "docker", "ps", "-aq"); ps != "" {
+		t.Errorf("the third wave ran although the second failed: %s", ps)
 	}
 }
 
@@ -185,7 +170,7 @@ func TestStoppedRolloutKeepsServingHostsInDNS(t *testing.T) {
 	addrs := func(idx ...int) string {
 		var want []string
 		for _, i := range idx {
-			want = append(want, f.hosts[i].sshd.Host)
+			want = append(want, f.Hosts[i].Addr)
 		}
 		sort.Strings(want)
 		return strings.Join(want, ",")
@@ -197,17 +182,15 @@ func TestStoppedRolloutKeepsServingHostsInDNS(t *testing.T) {
 	// Waves of 2: {0,1} converge; in {2,3}, host 2 is down and another run
 	// holds host 3's lock, so the rollout stops; {4,5} are never deployed:
 	// 4 still serves, 5's web was stopped behind berth's back.
-	f.hosts[2].sshd.Stop()
-	lock := filepath.Join(f.stateDir, f.hosts[3].prefix+"stack", "lock")
-	if err := os.MkdirAll(lock, 0o700); err != nil {
-		t.Fatal(err)
+	f.Hosts[2].Stop(t)
+	lock := fleetStateDir + "/stack/lock"
+	info := "someone@elsewhere pid=1 at=now berth=test run=other"
+	if out, err := f.Hosts[3].Exec(t, "sh", "-c", `mkdir -p "$1" && printf '%s\n' "$2" > "$1/info"`, "sh", lock, info); err != nil {
+		t.Fatalf("%v: %s", err, out)
 	}
-	info := fmt.Sprintf("someone@elsewhere pid=%d at=now berth=test run=other\n", os.Getpid())
-	if err := os.WriteFile(filepath.Join(lock, "info"), []byte(info), 0o600); err != nil {
-		t.Fatal(err)
+	if out, err := f.Hosts[5].Exec(t, "docker", "stop", "web"); err != nil {
+		t.Fatalf("%v: %s", err, out)
 	}
-	t.Cleanup(func() { os.RemoveAll(lock) })
-	dockerOut(t, "stop", f.hosts[5].prefix+"web")
 
 	out, _, code := berth(t, append(args, "--batch", "2", "--max-failures", "0", "--json")...)
 	if code != exitFailure {
@@ -215,7 +198,7 @@ func TestStoppedRolloutKeepsServingHostsInDNS(t *testing.T) {
 	}
 	sums := summaries(t, out)
 	for _, i := range []int{4, 5} {
-		s := sums[f.hosts[i].sshd.Target()]
+		s := sums[f.Hosts[i].Target("root")]
 		if s.Data["skipped"] != true {
 			t.Errorf("host %d: %+v, want skipped", i, s)
 		}

@@ -33,7 +33,7 @@ func TestHostWithoutUsableDocker(t *testing.T) {
 	tests := []struct {
 		name, path, want string
 	}{
-		{"no docker", tools, "install Docker"},
+		{"no docker", tools, "berth bootstrap"},
 		{"permission denied", denied + ":" + tools, "docker group"},
 	}
 	for _, tt := range tests {

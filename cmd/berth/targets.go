@@ -66,7 +66,56 @@ func (a *App) discoverEC2(c *cli.Context) ([]inventory.Target, error) {
 		WaitTimeout: c.Duration("connect-timeout"),
 		PrivateIP:   c.Bool("private-ip"),
 	}
-	return inventory.DiscoverEC2(c.Context, ec2.NewFromConfig(cfg), q)
+	client := ec2.NewFromConfig(cfg)
+	found, err := inventory.DiscoverEC2(c.Context, client, q)
+	if err != nil || q.User != "" {
+		return found, err
+	}
+	return a.imageLoginUsers(c, client, found)
+}
+
+// imageLoginUsers gives each instance that no --user and no ssh config user
+// covers its AMI's default login user (admin on Debian, ec2-user on Amazon
+// Linux, ...), from one DescribeImages call, and says which it chose.
+func (a *App) imageLoginUsers(c *cli.Context, client inventory.EC2ImagesAPI, ts []inventory.Target) ([]inventory.Target, error) {
+	opts, err := a.sshOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	byImage := map[string][]int{}
+	for i, t := range ts {
+		if t.ImageID == "" {
+			continue
+		}
+		if u, err := remote.ConfiguredUser(opts, t.Addr); err != nil || u != "" {
+			continue // the ssh config decides (or its error shows at connect)
+		}
+		if _, seen := byImage[t.ImageID]; !seen {
+			ids = append(ids, t.ImageID)
+		}
+		byImage[t.ImageID] = append(byImage[t.ImageID], i)
+	}
+	if len(ids) == 0 {
+		return ts, nil
+	}
+	logins, err := inventory.ImageLogins(c.Context, client, ids)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "berth: warning: no login user from the instances' images (%v): give --user\n", err)
+		return ts, nil
+	}
+	for _, id := range ids {
+		l := logins[id]
+		if l.User == "" {
+			fmt.Fprintf(a.stderr, "berth: warning: image %s (%s) does not say its login user: give --user\n", id, dash(l.Image))
+			continue
+		}
+		for _, i := range byImage[id] {
+			ts[i].User = l.User
+		}
+		fmt.Fprintf(a.stderr, "berth: logging in as %s on %d host(s) from image %s (%s), its default user; --user overrides\n", l.User, len(byImage[id]), id, l.Image)
+	}
+	return ts, nil
 }
 
 // sshOptions builds the SSH settings shared by every host of a run.

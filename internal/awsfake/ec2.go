@@ -15,6 +15,7 @@ type Instance struct {
 	State     string // running (default), pending, stopped, ...
 	PublicIP  string
 	PrivateIP string
+	ImageID   string // the AMI it was launched from (see AddImage)
 	Tags      map[string]string
 	// PendingFor turns a pending instance into a running one after this many
 	// DescribeInstances requests have seen it.
@@ -92,6 +93,8 @@ func (s *Server) serveEC2(w http.ResponseWriter, r *http.Request) {
 	switch action {
 	case "DescribeInstances":
 		s.describeInstances(w, r)
+	case "DescribeImages":
+		s.describeImages(w, r)
 	default:
 		ec2Error(w, http.StatusBadRequest, "InvalidAction", fmt.Sprintf("The action %s is not valid for this web service.", action))
 	}
@@ -258,6 +261,7 @@ func toInstanceXML(in *Instance) instanceXML {
 	x := instanceXML{
 		InstanceID:       in.ID,
 		State:            instanceStateXML{Code: stateCode(in.State), Name: in.State},
+		ImageID:          in.ImageID,
 		PrivateIPAddress: in.PrivateIP,
 		IPAddress:        in.PublicIP,
 	}
@@ -287,6 +291,7 @@ type reservationXML struct {
 
 type instanceXML struct {
 	InstanceID       string           `xml:"instanceId"`
+	ImageID          string           `xml:"imageId,omitempty"`
 	State            instanceStateXML `xml:"instanceState"`
 	PrivateIPAddress string           `xml:"privateIpAddress,omitempty"`
 	IPAddress        string           `xml:"ipAddress,omitempty"`

@@ -26,6 +26,7 @@ type Server struct {
 	counts   map[string]int
 
 	instances []*Instance
+	images    []*Image
 
 	zones        []*Zone
 	records      map[string][]Record // zone id -> records

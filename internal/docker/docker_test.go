@@ -250,7 +250,7 @@ func TestParseObservedErrors(t *testing.T) {
 		want error
 		text string
 	}{
-		{"### error\ndocker-not-found\n", ErrDockerNotFound, "install"},
+		{"### error\ndocker-not-found\n", ErrDockerNotFound, "berth bootstrap"},
 		{"### error\ndocker-permission\npermission denied\n", ErrDockerPermission, "docker group"},
 		{"### error\ndocker-unavailable\nCannot connect to the Docker daemon\n", ErrDockerUnavailable, "Cannot connect"},
 		{"### containers\n[{]\n", nil, "parse containers section at byte 3: invalid character"},

@@ -14,9 +14,9 @@ import (
 
 // Errors ObserveScript reports instead of state; each names the fix.
 var (
-	ErrDockerNotFound    = errors.New("docker is not installed on the host: install Docker Engine (https://docs.docker.com/engine/install/)")
+	ErrDockerNotFound    = errors.New("docker is not installed on the host: run berth bootstrap on it (or deploy --bootstrap) to install Docker from the distribution's packages")
 	ErrDockerPermission  = errors.New("permission denied on the Docker socket: add the SSH user to the docker group (sudo usermod -aG docker USER, then log in again) or use --sudo")
-	ErrDockerUnavailable = errors.New("the Docker daemon is not answering: start it (sudo systemctl start docker)")
+	ErrDockerUnavailable = errors.New("the Docker daemon is not answering: start it (sudo systemctl start docker, or berth bootstrap)")
 )
 
 // Observed is the state of one stack on one host.

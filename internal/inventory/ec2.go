@@ -187,6 +187,7 @@ func toTarget(in types.Instance, q EC2Query) Target {
 		Port:      q.Port,
 		PublicIP:  aws.ToString(in.PublicIpAddress),
 		PrivateIP: aws.ToString(in.PrivateIpAddress),
+		ImageID:   aws.ToString(in.ImageId),
 		Name:      displayName(in),
 	}
 	if in.State != nil {

@@ -18,6 +18,7 @@ type Target struct {
 	PublicIP  string
 	PrivateIP string
 	State     string            // EC2 instance state
+	ImageID   string            // the AMI an EC2 instance was launched from
 	Vars      map[string]string // per-host playbook vars (EC2 tags berth:var:KEY)
 }
 

@@ -44,6 +44,10 @@ type Options struct {
 	Fleet    fleet.Options
 	DNS      *DNS // nil: no DNS step
 	Reporter ui.Reporter
+	// Prepare, when set, runs on a host's connection before its deploy (and
+	// only there: skipped hosts are observed, never prepared); an error fails
+	// the host. deploy --bootstrap uses it.
+	Prepare func(ctx context.Context, conn remote.Conn) error
 }
 
 // HostResult is what the run did to and learnt about one host.
@@ -89,6 +93,12 @@ func Run(ctx context.Context, o Options) *Result {
 		}
 		defer conn.Close()
 		hr.ConnName, hr.Addr = conn.Host(), addrOf(conn)
+		if o.Prepare != nil {
+			if err := o.Prepare(ctx, conn); err != nil {
+				hr.Stats = statsOf(conn)
+				return hr, err
+			}
+		}
 		hr.Deploy, err = deploy.Deploy(ctx, conn, h.Playbook, o.Deploy)
 		hr.Serving = err == nil
 		var held *deploy.LockHeldError

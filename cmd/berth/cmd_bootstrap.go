@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/berth-sh/berth/internal/bootstrap"
+	"github.com/berth-sh/berth/internal/rollout"
+	"github.com/berth-sh/berth/internal/ui"
+	"github.com/berth-sh/berth/remote"
+)
+
+func (a *App) bootstrapCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "bootstrap",
+		Usage: "make fresh hosts ready: install Docker from the distribution's packages, start it, add the user to the docker group",
+		Description: `Reads /etc/os-release and installs Docker from the system's own packages:
+docker.io with apt on Debian and Ubuntu, docker with dnf on Amazon Linux 2023,
+moby-engine with dnf on Fedora, docker with yum on Amazon Linux 2. Enables and
+starts the service (systemd, else the init script, else dockerd directly), adds
+the SSH user to the docker group when it is not root, creates berth's
+host-wide state directory ` + bootstrap.StateDir + ` (root:docker, mode 2770)
+and checks docker version. Installing needs root: log in as root or add --sudo.
+A host that is ready already costs one round trip and is left unchanged.
+
+Example:
+   berth bootstrap --ec2-tag Name=blog --sudo
+   berth deploy --ec2-tag Name=blog --domain blog.example.com`,
+		Flags: concat(targetFlags(), outputFlags()),
+		Action: func(c *cli.Context) error {
+			rep := a.reporter(c)
+			r, err := a.prepare(c, false)
+			if err != nil {
+				return err
+			}
+			results, err := eachHost(c.Context, r, everyHost(r), func(ctx context.Context, _ rollout.Host, conn remote.Conn) (remote.Stats, error) {
+				_, err := bootstrapHost(ctx, conn, rep)
+				return statsOf(conn), err
+			})
+			a.costLine(rep, len(results), totalStats(results))
+			if err != nil {
+				return withCode(exitFailure, err)
+			}
+			return nil
+		},
+	}
+}
+
+// bootstrapHost runs bootstrap on one host and reports what it did.
+func bootstrapHost(ctx context.Context, conn remote.Conn, rep ui.Reporter) (*bootstrap.Result, error) {
+	h := ui.Host{R: rep, Name: conn.Host()}
+	res, err := bootstrap.Run(ctx, conn, h)
+	if err != nil {
+		return res, err
+	}
+	data := map[string]any{"os": res.OS, "docker": res.Version, "changes": res.Changes}
+	if len(res.Changes) == 0 {
+		h.Emit(ui.KindResult, fmt.Sprintf("ready: Docker %s, nothing to change", res.Version), data)
+		return res, nil
+	}
+	h.Emit(ui.KindResult, fmt.Sprintf("bootstrapped %s: %s; Docker %s", res.OS, strings.Join(res.Changes, "; "), res.Version), data)
+	return res, nil
+}
