@@ -18,7 +18,7 @@ func TestCompleteCandidates(t *testing.T) {
 		words []string
 		want  []string // exactly, in order
 	}{
-		{"commands", []string{""}, []string{"deploy", "plan", "status", "destroy", "hosts", "dns", "run", "schedule", "unlock", "playbooks", "completion", "version"}},
+		{"commands", []string{""}, []string{"deploy", "plan", "status", "destroy", "hosts", "bootstrap", "dns", "run", "schedule", "unlock", "playbooks", "completion", "version"}},
 		{"command prefix", []string{"de"}, []string{"deploy", "destroy"}},
 		{"hidden command not offered", []string{"__"}, nil},
 		{"flag prefix", []string{"deploy", "--pl"}, []string{"--playbook"}},
@@ -27,7 +27,7 @@ func TestCompleteCandidates(t *testing.T) {
 		{"playbook names", []string{"deploy", "--playbook", ""}, []string{"wordpress"}},
 		{"playbook names after -p", []string{"plan", "-p", "w"}, []string{"wordpress"}},
 		{"vars of the default playbook", []string{"deploy", "--var", ""}, []string{"db_image=", "domain=", "http_port=", "wp_image="}},
-		{"vars of the named playbook", []string{"deploy", "--playbook", "testdata/stack.yaml", "--var", "web"}, []string{"web_image=", "web_port="}},
+		{"vars of the named playbook", []string{"deploy", "--playbook", "testdata/stack.yaml", "--var", "web"}, []string{"web_bind=", "web_image=", "web_port="}},
 		{"var after other flags", []string{"deploy", "--local", "--var", "ht"}, []string{"http_port="}},
 		{"host key policies", []string{"deploy", "--host-key-policy", ""}, []string{"strict", "accept-new", "insecure-ignore-host-key"}},
 		{"subcommands", []string{"playbooks", ""}, []string{"show"}},

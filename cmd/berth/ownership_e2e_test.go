@@ -124,12 +124,21 @@ func TestUnlabelledObjectsNeedAdopt(t *testing.T) {
 		t.Errorf("the plan does not show the foreign container:\n%s", out)
 	}
 
-	out, _, code = berth(t, e.args("plan", "--adopt")...)
+	out, _, code = berth(t, e.args("plan", "--adopt", "--new-secrets")...)
 	if code != exitDrift || !strings.Contains(out, "& container "+web+" (adopt:") || !strings.Contains(out, "& volume "+data+" (adopt:") {
 		t.Errorf("plan --adopt: exit %d\n%s", code, out)
 	}
-	if _, _, code := berth(t, e.args("deploy", "--adopt")...); code != 0 {
-		t.Fatalf("deploy --adopt: exit %d", code)
+	// Adopting a volume adopts its data: berth will not invent the passwords
+	// that data was set up with, so it asks for them (or --new-secrets, right
+	// here: the hand-made volume is empty).
+	if _, errOut, code := berth(t, e.args("deploy", "--adopt")...); code != exitFailure || !strings.Contains(errOut, "--new-secrets") {
+		t.Fatalf("deploy --adopt without stored secrets: exit %d, want %d and a word on --new-secrets\n%s", code, exitFailure, errOut)
+	}
+	if containerID(t, web) != handWeb {
+		t.Fatal("a refused adopt replaced the container")
+	}
+	if _, _, code := berth(t, e.args("deploy", "--adopt", "--new-secrets")...); code != 0 {
+		t.Fatalf("deploy --adopt --new-secrets: exit %d", code)
 	}
 	if id := containerID(t, web); id == handWeb || dockerOut(t, "inspect", "--format", `{{index .Config.Labels "berth.stack"}}`, web) != e.prefix+"stack" {
 		t.Error("the adopted container was not replaced by a labelled one")

@@ -124,18 +124,25 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if err := checkStateDir(host, req.root, st); err != nil {
 		return res, err
 	}
-	ss, err := opts.secrets(pb, st, host, stack, false)
-	if err != nil {
+	ss, secretsErr := opts.secrets(pb, st, host, stack, false)
+	if secretsErr == nil {
+		popts.Secrets = ss.digests
+	}
+	res.Plan = plan.Compute(stack, pb, st.Docker, popts)
+	// Foreign objects first: they say why nothing may be touched at all.
+	if err := res.Plan.Err(); err != nil {
+		reportPlan(rep, res.Plan)
 		return res, err
 	}
-	popts.Secrets = ss.digests
-	res.Plan = plan.Compute(stack, pb, st.Docker, popts)
-	if opts.DryRun || res.Plan.Err() != nil {
-		if opts.DryRun && st.Legacy != "" {
+	if secretsErr != nil {
+		return res, secretsErr
+	}
+	if opts.DryRun {
+		if st.Legacy != "" {
 			rep.Progress("secrets are stored in %s; a deploy moves them to %s", st.Legacy, st.Dir)
 		}
 		reportPlan(rep, res.Plan)
-		return res, res.Plan.Err()
+		return res, nil
 	}
 	if res.Plan.InSync() && !st.Lock.Held && !ss.store && st.Legacy == "" {
 		return res, nil
