@@ -75,14 +75,14 @@ func Volumes(pb *playbooks.Playbook, only []string) ([]string, error) {
 // behind conn into dst, a fresh backup directory. The manifest is written
 // last: a directory without one is an incomplete backup.
 func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst Store, opts Options) (*Result, error) {
+	if len(pb.Secrets) > 0 && len(opts.Recipients) == 0 && !opts.NoSecrets {
+		return nil, ErrNoKey
+	}
 	rep := ui.Host{R: reporterOf(opts.Reporter), Name: conn.Host()}
 	stack := opts.stack(pb)
 	vols, err := Volumes(pb, opts.Volumes)
 	if err != nil {
 		return nil, err
-	}
-	if len(pb.Secrets) > 0 && len(opts.Recipients) == 0 && !opts.NoSecrets {
-		return nil, ErrNoKey
 	}
 	specHash, err := SpecHash(pb)
 	if err != nil {
