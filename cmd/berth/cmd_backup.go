@@ -37,15 +37,19 @@ without a key berth refuses, unless --no-secrets.
 
 Example:
    berth backup --host deploy@db1 --recipient age1... --keep 7`,
-		Flags: concat(targetFlags(), playbookFlags(), outputFlags(), []cli.Flag{
-			&cli.StringFlag{Name: "to", Value: "backups", Usage: "destination `DIR`", Category: "Backup"},
-			&cli.StringSliceFlag{Name: "volume", Usage: "back up only volume `NAME` (repeatable)", Category: "Backup"},
-			&cli.BoolFlag{Name: "live", Usage: "do not stop the volumes' containers (faster, maybe inconsistent)", Category: "Backup"},
-			&cli.StringFlag{Name: "recipient", Usage: "age `RECIPIENT` (age1...) to encrypt the secrets to", EnvVars: []string{"BERTH_BACKUP_RECIPIENT"}, Category: "Backup"},
-			&cli.BoolFlag{Name: "no-secrets", Usage: "leave the stack's secrets out of the backup", Category: "Backup"},
-			&cli.IntFlag{Name: "keep", Usage: "keep the newest `N` backups of each host at the destination, remove older ones (0: keep all)", Category: "Backup"},
-		}),
+		Flags:  concat(targetFlags(), playbookFlags(), outputFlags(), backupFlags()),
 		Action: a.backup,
+	}
+}
+
+func backupFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "to", Value: "backups", Usage: "destination `DIR`", Category: "Backup"},
+		&cli.StringSliceFlag{Name: "volume", Usage: "back up only volume `NAME` (repeatable)", Category: "Backup"},
+		&cli.BoolFlag{Name: "live", Usage: "do not stop the volumes' containers (faster, maybe inconsistent)", Category: "Backup"},
+		&cli.StringFlag{Name: "recipient", Usage: "age `RECIPIENT` (age1...) to encrypt the secrets to", EnvVars: []string{"BERTH_BACKUP_RECIPIENT"}, Category: "Backup"},
+		&cli.BoolFlag{Name: "no-secrets", Usage: "leave the stack's secrets out of the backup", Category: "Backup"},
+		&cli.IntFlag{Name: "keep", Usage: "keep the newest `N` backups of each host at the destination, remove older ones (0: keep all)", Category: "Backup"},
 	}
 }
 
