@@ -5,11 +5,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io/fs"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/berth-sh/berth/internal/backup"
 	"github.com/berth-sh/berth/internal/sshtest"
@@ -226,6 +230,46 @@ func TestBackupRestoreOntoFreshHost(t *testing.T) {
 		}
 		if st, _ := httpDo(t, "GET", h2.url("/kv/post2"), ""); st != 404 {
 			t.Errorf("a post written after the backup answers %d after restore --force, want 404", st)
+		}
+	})
+
+	t.Run("backup to S3 keeps the newest, restore from S3", func(t *testing.T) {
+		mem := s3mem.New()
+		srv := httptest.NewServer(gofakes3.New(mem).Server())
+		defer srv.Close()
+		if err := mem.CreateBucket("bkt"); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("AWS_ENDPOINT_URL_S3", srv.URL)
+		t.Setenv("AWS_REGION", "us-east-1")
+		t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "fake")
+		t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+		for range 2 {
+			if _, _, code := berth(t, h2.args("backup", "--to", "s3://bkt/team", "--keep", "1")...); code != 0 {
+				t.Fatalf("backup to S3: exit %d", code)
+			}
+		}
+		hostDir := "team/" + h2.prefix + "stack/" + pathSafe(h2.sshd.Target())
+		list, err := mem.ListBucket("bkt", &gofakes3.Prefix{Prefix: hostDir + "/", HasPrefix: true, Delimiter: "/", HasDelimiter: true}, gofakes3.ListBucketPage{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.CommonPrefixes) != 1 {
+			t.Fatalf("--keep 1 left %d backups in S3", len(list.CommonPrefixes))
+		}
+		from := "s3://bkt/" + strings.TrimSuffix(list.CommonPrefixes[0].Prefix, "/")
+		if st, _ := httpDo(t, "PUT", h2.url("/kv/post3"), "after the S3 backup"); st != 200 {
+			t.Fatal("write failed")
+		}
+		if _, _, code := berth(t, h2.args("restore", "--from", from, "--force")...); code != 0 {
+			t.Fatalf("restore from S3: exit %d", code)
+		}
+		if got := volumeDigest(t, dbVol); got != dbDigest {
+			t.Error("the volume restored from S3 differs")
+		}
+		if st, _ := httpDo(t, "GET", h2.url("/kv/post3"), ""); st != 404 {
+			t.Errorf("post3 answers %d after the restore from S3, want 404", st)
 		}
 	})
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/urfave/cli/v2"
 
+	"github.com/berth-sh/berth/internal/awscfg"
 	"github.com/berth-sh/berth/internal/backup"
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/inventory"
@@ -69,7 +71,10 @@ func (a *App) backup(c *cli.Context) error {
 	if pb, _ := loadPlaybook(c, r.vars, nil); len(pb.Secrets) > 0 && len(recipients) == 0 && !c.Bool("no-secrets") {
 		return usageError("%v", backup.ErrNoKey)
 	}
-	root := destStore(c.String("to"))
+	root, err := destStore(c, c.String("to"))
+	if err != nil {
+		return err
+	}
 	opts := backup.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Volumes: c.StringSlice("volume"),
 		Live: c.Bool("live"), Recipients: recipients, NoSecrets: c.Bool("no-secrets"), Version: version, Reporter: rep}
 	_, err = eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (struct{}, error) {
@@ -126,8 +131,26 @@ func pathSafe(host string) string {
 	}, host)
 }
 
-// destStore opens a backup destination.
-func destStore(dest string) backup.Store { return backup.Dir(dest) }
+// destStore opens a backup destination: a local directory or s3://bucket/prefix.
+func destStore(c *cli.Context, dest string) (backup.Store, error) {
+	bucket, prefix, ok := backup.ParseS3URL(dest)
+	if !ok {
+		if strings.HasPrefix(dest, "s3:") {
+			return nil, usageError("%q: want s3://bucket/prefix", dest)
+		}
+		return backup.Dir(dest), nil
+	}
+	cfg, err := awscfg.Load(c.Context, awscfg.Options{Region: c.String("region"), Profile: c.String("profile")})
+	if err != nil {
+		return nil, err
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		// A custom endpoint (AWS_ENDPOINT_URL_S3: MinIO, a fake) seldom
+		// has a DNS name per bucket.
+		o.UsePathStyle = o.BaseEndpoint != nil
+	})
+	return backup.S3{Client: client, Bucket: bucket, Prefix: prefix}, nil
+}
 
 func (a *App) restoreCommand() *cli.Command {
 	return &cli.Command{
@@ -145,7 +168,7 @@ until healthy. Works onto a fresh host that never had the stack.
 Example:
    berth restore --host deploy@new-db --from backups/blog/deploy@db1_22/20261127T134108.000Z`,
 		Flags: concat(targetFlags(), playbookFlags(), deployFlags(), outputFlags(), []cli.Flag{
-			&cli.StringFlag{Name: "from", Usage: "the backup `DIR` (holding manifest.json)", Required: true, Category: "Restore"},
+			&cli.StringFlag{Name: "from", Usage: "the backup `DIR` or s3://bucket/prefix/... (holding manifest.json)", Required: true, Category: "Restore"},
 			&cli.StringSliceFlag{Name: "volume", Usage: "restore only volume `NAME` (repeatable)", Category: "Restore"},
 			&cli.BoolFlag{Name: "force", Usage: "replace the contents of volumes that already hold data", Category: "Restore"},
 			&cli.StringFlag{Name: "age-identity", Usage: "age identity `FILE` to decrypt the backup's secrets", EnvVars: []string{"BERTH_BACKUP_IDENTITY"}, Category: "Restore"},
@@ -157,7 +180,10 @@ Example:
 
 func (a *App) restore(c *cli.Context) error {
 	rep := a.reporter(c)
-	src := destStore(c.String("from"))
+	src, err := destStore(c, c.String("from"))
+	if err != nil {
+		return err
+	}
 	m, err := backup.ReadManifest(c.Context, src)
 	if err != nil {
 		return err
