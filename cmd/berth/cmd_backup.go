@@ -14,9 +14,8 @@ import (
 	"github.com/berth-sh/berth/internal/awscfg"
 	"github.com/berth-sh/berth/internal/backup"
 	"github.com/berth-sh/berth/internal/deploy"
-	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/rollout"
 	"github.com/berth-sh/berth/internal/ui"
-	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
 )
 
@@ -56,9 +55,6 @@ func backupFlags() []cli.Flag {
 }
 
 func (a *App) backup(c *cli.Context) error {
-	if c.Int("keep") < 0 {
-		return usageError("--keep %d: want 0 (keep all) or more", c.Int("keep"))
-	}
 	recipients, err := backup.Recipients(c.String("recipient"), os.Getenv("BERTH_BACKUP_PASSPHRASE"))
 	if err != nil {
 		return usageError("%v", err)
@@ -68,7 +64,7 @@ func (a *App) backup(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if pb, _ := loadPlaybook(c, r.vars, nil); len(pb.Secrets) > 0 && len(recipients) == 0 && !c.Bool("no-secrets") {
+	if pb, _ := loadPlaybook(r.playbook, r.vars.forHost(nil)); len(pb.Secrets) > 0 && len(recipients) == 0 && !c.Bool("no-secrets") {
 		return usageError("%v", backup.ErrNoKey)
 	}
 	root, err := destStore(c, c.String("to"))
@@ -77,7 +73,8 @@ func (a *App) backup(c *cli.Context) error {
 	}
 	opts := backup.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Volumes: c.StringSlice("volume"),
 		Live: c.Bool("live"), Recipients: recipients, NoSecrets: c.Bool("no-secrets"), Version: version, Reporter: rep}
-	_, err = eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (struct{}, error) {
+	_, err = eachHost(c.Context, r, everyHost(r), func(ctx context.Context, h rollout.Host, conn remote.Conn) (struct{}, error) {
+		pb := h.Playbook
 		stack := c.String("stack")
 		if stack == "" {
 			stack = pb.Name
@@ -214,8 +211,8 @@ func (a *App) restore(c *cli.Context) error {
 	opts := backup.RestoreOptions{Volumes: c.StringSlice("volume"), Force: c.Bool("force"), Secrets: secrets}
 	opts.Deploy = deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Pull: c.Bool("pull"),
 		LockWait: c.Duration("lock-wait"), LockStale: c.Duration("lock-stale"), Version: version, Reporter: rep}
-	_, err = eachHost(r, everyHost(r), func(ctx context.Context, t inventory.Target, pb *playbooks.Playbook, conn remote.Conn) (struct{}, error) {
-		res, err := backup.Restore(ctx, conn, pb, src, m, opts)
+	_, err = eachHost(c.Context, r, everyHost(r), func(ctx context.Context, h rollout.Host, conn remote.Conn) (struct{}, error) {
+		res, err := backup.Restore(ctx, conn, h.Playbook, src, m, opts)
 		if err != nil {
 			return struct{}{}, err
 		}

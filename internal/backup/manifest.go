@@ -142,11 +142,15 @@ func verifyFile(ctx context.Context, s Store, f File) error {
 func SpecHash(pb *playbooks.Playbook) (string, error) {
 	var hashes []string
 	for _, c := range pb.Containers {
-		h, err := docker.SpecHash(c)
+		spec, err := docker.NewSpec(c)
 		if err != nil {
 			return "", err
 		}
-		hashes = append(hashes, c.Name+"="+h)
+		b, err := spec.Encode()
+		if err != nil {
+			return "", err
+		}
+		hashes = append(hashes, c.Name+"="+docker.HashBytes(b))
 	}
 	sort.Strings(hashes)
 	return docker.HashBytes([]byte(strings.Join(hashes, "\n"))), nil
