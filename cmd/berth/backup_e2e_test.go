@@ -108,6 +108,25 @@ func TestBackupRestoreOntoFreshHost(t *testing.T) {
 		}
 	})
 
+	t.Run("a backup waits for no deploy: a held lock exits 3 and stops nothing", func(t *testing.T) {
+		lock := filepath.Join(h1.stateDir, h1.prefix+"stack", "lock")
+		if err := os.MkdirAll(lock, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(lock, "info"), []byte("someone else"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(lock)
+		before := dockerOut(t, "inspect", "--format", "{{.State.StartedAt}}", h1.prefix+"db")
+		_, _, code := berth(t, h1.args("backup", "--to", root)...)
+		if code != exitLockHeld {
+			t.Fatalf("exit %d, want %d", code, exitLockHeld)
+		}
+		if dockerOut(t, "inspect", "--format", "{{.State.StartedAt}}", h1.prefix+"db") != before {
+			t.Error("db was restarted although the backup could not take the lock")
+		}
+	})
+
 	var dir, dbDigest, webDigest, secret string
 	t.Run("backup stops, archives and restarts the consumers", func(t *testing.T) {
 		dbID := containerID(t, h1.prefix+"db")

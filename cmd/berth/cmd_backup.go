@@ -50,6 +50,8 @@ func backupFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "live", Usage: "do not stop the volumes' containers (faster, maybe inconsistent)", Category: "Backup"},
 		&cli.StringFlag{Name: "recipient", Usage: "age `RECIPIENT` (age1...) to encrypt the secrets to", EnvVars: []string{"BERTH_BACKUP_RECIPIENT"}, Category: "Backup"},
 		&cli.BoolFlag{Name: "no-secrets", Usage: "leave the stack's secrets out of the backup", Category: "Backup"},
+		&cli.DurationFlag{Name: "lock-wait", Usage: "wait this long for another run's deploy lock", Category: "Backup"},
+		&cli.DurationFlag{Name: "lock-stale", Value: 30 * time.Minute, Usage: "report a lock older than this as stale", Category: "Backup"},
 		&cli.IntFlag{Name: "keep", Usage: "keep the newest `N` backups of each host at the destination, remove older ones (0: keep all)", Category: "Backup"},
 	}
 }
@@ -72,7 +74,8 @@ func (a *App) backup(c *cli.Context) error {
 		return err
 	}
 	opts := backup.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Volumes: c.StringSlice("volume"),
-		Live: c.Bool("live"), Recipients: recipients, NoSecrets: c.Bool("no-secrets"), Version: version, Reporter: rep}
+		Live: c.Bool("live"), Recipients: recipients, NoSecrets: c.Bool("no-secrets"),
+		LockWait: c.Duration("lock-wait"), LockStale: c.Duration("lock-stale"), Version: version, Reporter: rep}
 	_, err = eachHost(c.Context, r, everyHost(r), func(ctx context.Context, h rollout.Host, conn remote.Conn) (struct{}, error) {
 		pb := h.Playbook
 		stack := c.String("stack")

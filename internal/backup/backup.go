@@ -36,6 +36,8 @@ type Options struct {
 	// are left out only when NoSecrets says so; otherwise Backup refuses.
 	Recipients []age.Recipient
 	NoSecrets  bool
+	LockWait   time.Duration // for the stack's deploy lock, held throughout
+	LockStale  time.Duration
 	Version    string
 	Reporter   ui.Reporter
 }
@@ -88,10 +90,12 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 	if err != nil {
 		return nil, fmt.Errorf("hash playbook: %w", err)
 	}
-	st, err := deploy.Peek(ctx, conn, pb, stack, opts.StateDir)
+	st, release, err := deploy.Hold(ctx, conn, pb, deploy.Options{Stack: stack, StateDir: opts.StateDir,
+		LockWait: opts.LockWait, LockStale: opts.LockStale, Version: opts.Version, Reporter: opts.Reporter})
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	mountpoints := make([]string, len(vols))
 	for i, name := range vols {
 		v, ok := st.Docker.Volumes[name]

@@ -88,10 +88,19 @@ func Restore(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, src 
 		}
 	}
 
-	st, err := deploy.Peek(ctx, conn, pb, stack, opts.Deploy.StateDir)
+	// The lock is held while volumes are written, then handed to deploy.
+	lockOpts := opts.Deploy
+	lockOpts.Stack = stack
+	st, release, err := deploy.Hold(ctx, conn, pb, lockOpts)
 	if err != nil {
 		return nil, err
 	}
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
 	var names, existing, mountpoints []string
 	for _, v := range vols {
 		names = append(names, v.Name)
@@ -146,6 +155,8 @@ func Restore(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, src 
 	if opts.Secrets != nil {
 		dopts.LookupEnv = secretsFirst(opts.Secrets, dopts.LookupEnv)
 	}
+	release()
+	released = true
 	rep.Progress("deploy the restored stack")
 	res.Deploy, err = deploy.Deploy(ctx, conn, pb, dopts)
 	res.Downtime = time.Since(start)

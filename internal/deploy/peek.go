@@ -2,28 +2,35 @@ package deploy
 
 import (
 	"context"
+	"time"
 
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
 )
 
-// Peek observes a stack on a host through deploy's own round trip, without
-// taking the lock: backup reads the stored secrets, volumes and containers
-// from the same place deploy does, wherever that is.
-func Peek(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, stack, stateDir string) (*State, error) {
-	st, err := observe(ctx, conn, pb, observeRequest{stateDir: stateDir, stack: stack})
-	if err != nil {
-		return nil, err
-	}
-	if err := checkObserved(st, ui.Host{R: ui.Discard{}, Name: conn.Host()}); err != nil {
-		return nil, err
-	}
-	return st, nil
-}
-
 // WaitReady runs start (a docker argv; may be empty) and waits for container c
 // to be healthy and ready, exactly as deploy waits for it.
 func WaitReady(ctx context.Context, conn remote.Conn, c *playbooks.Container, start []string) error {
 	return waitReady(ctx, conn, c, start)
+}
+
+// Hold takes the stack's deploy lock on the host, waiting up to
+// opts.LockWait, and returns the state observed under it and the function
+// that releases it (even after ctx is cancelled). Backup and restore hold it
+// so no deploy starts containers while their volumes are archived or written.
+func Hold(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts Options) (*State, func(), error) {
+	rep := ui.Host{R: reporter(opts), Name: conn.Host()}
+	info := lockInfo(opts.Version, time.Now())
+	req := observeRequest{stateDir: opts.StateDir, stack: opts.stack(pb), take: true, lockInfo: info}
+	st, err := takeLock(ctx, conn, pb, req, opts, rep)
+	if err != nil {
+		return nil, nil, err
+	}
+	release := func() {
+		if err := releaseLock(context.WithoutCancel(ctx), conn, st.Dir, info); err != nil {
+			rep.Warn("%v", err)
+		}
+	}
+	return st, release, nil
 }
