@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -50,9 +51,10 @@ func TestBenchBackup(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer dst.Close()
-		ssh.Stdout = dst
-		if b, err := ssh.CombinedOutput(); err != nil {
-			t.Fatalf("ssh tar: %v %s", err, b)
+		var stderr bytes.Buffer
+		ssh.Stdout, ssh.Stderr = dst, &stderr
+		if err := ssh.Run(); err != nil {
+			t.Fatalf("ssh tar: %v %s", err, stderr.String())
 		}
 		return time.Since(start)
 	}
