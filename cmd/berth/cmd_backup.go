@@ -50,8 +50,8 @@ func backupFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "live", Usage: "do not stop the volumes' containers (faster, maybe inconsistent)", Category: "Backup"},
 		&cli.StringFlag{Name: "recipient", Usage: "age `RECIPIENT` (age1...) to encrypt the secrets to", EnvVars: []string{"BERTH_BACKUP_RECIPIENT"}, Category: "Backup"},
 		&cli.BoolFlag{Name: "no-secrets", Usage: "leave the stack's secrets out of the backup", Category: "Backup"},
-		&cli.DurationFlag{Name: "lock-wait", Usage: "wait this long for another run's deploy lock", Category: "Backup"},
-		&cli.DurationFlag{Name: "lock-stale", Value: 30 * time.Minute, Usage: "report a lock older than this as stale", Category: "Backup"},
+		&cli.DurationFlag{Name: "lock-wait", Usage: "wait up to `DURATION` for another run's deploy lock", Category: "Backup"},
+		&cli.DurationFlag{Name: "lock-stale", Value: 30 * time.Minute, Usage: "report a lock older than `DURATION` as stale (break it with berth unlock)", Category: "Backup"},
 		&cli.IntFlag{Name: "keep", Usage: "keep the newest `N` backups of each host at the destination, remove older ones (0: keep all)", Category: "Backup"},
 	}
 }

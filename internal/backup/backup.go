@@ -139,7 +139,7 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restartTimeout)
 		defer cancel()
 		rep.Progress("start %s", strings.Join(res.Stopped, ", "))
-		if err := startAll(rctx, conn, pb, res.Stopped); err != nil {
+		if err := startAll(rctx, conn, reporterOf(opts.Reporter), pb, res.Stopped); err != nil {
 			return res, errors.Join(archiveErr, fmt.Errorf("restart after backup: %w", err))
 		}
 		res.Downtime = time.Since(start)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/docker"
+	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
 )
@@ -115,13 +116,13 @@ func stopAll(ctx context.Context, conn remote.Conn, names []string) error {
 
 // startAll starts names in dependency order, each waited for until healthy
 // and ready as deploy waits for it.
-func startAll(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, names []string) error {
+func startAll(ctx context.Context, conn remote.Conn, rep ui.Reporter, pb *playbooks.Playbook, names []string) error {
 	for _, name := range names {
 		c := container(pb, name)
 		if c == nil {
 			c = &playbooks.Container{Name: name}
 		}
-		if err := deploy.WaitReady(ctx, conn, c, docker.StartArgs(name)); err != nil {
+		if err := deploy.WaitReady(ctx, conn, rep, c, docker.StartArgs(name)); err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
 	}
