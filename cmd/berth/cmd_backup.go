@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/awscfg"
@@ -140,7 +141,7 @@ func destStore(c *cli.Context, dest string) (backup.Store, error) {
 		}
 		return backup.Dir(dest), nil
 	}
-	cfg, err := awscfg.Load(c.Context, awscfg.Options{Region: c.String("region"), Profile: c.String("profile")})
+	cfg, err := awscfg.Load(c.Context, awsOptions(c))
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +149,12 @@ func destStore(c *cli.Context, dest string) (backup.Store, error) {
 		// A custom endpoint (AWS_ENDPOINT_URL_S3: MinIO, a fake) seldom
 		// has a DNS name per bucket.
 		o.UsePathStyle = o.BaseEndpoint != nil
+		// An object's body streams after its call returns, for as long as a
+		// volume takes: the per-call deadline would cut it off.
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			_, err := st.Initialize.Remove(awscfg.DeadlineMiddleware)
+			return err
+		})
 	})
 	return backup.S3{Client: client, Bucket: bucket, Prefix: prefix}, nil
 }
