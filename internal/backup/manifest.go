@@ -142,7 +142,7 @@ func verifyFile(ctx context.Context, s Store, f File) error {
 func SpecHash(pb *playbooks.Playbook) (string, error) {
 	var hashes []string
 	for _, c := range pb.Containers {
-		spec, err := docker.NewSpec(c)
+		spec, err := docker.NewSpec(c, nil) // the playbook, not its secrets
 		if err != nil {
 			return "", err
 		}

@@ -21,13 +21,23 @@ func WaitReady(ctx context.Context, conn remote.Conn, rep ui.Reporter, c *playbo
 // so no deploy starts containers while their volumes are archived or written.
 func Hold(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts Options) (*State, func(), error) {
 	rep := ui.Host{R: reporter(opts), Name: conn.Host()}
+	stack, err := opts.stack(pb)
+	if err != nil {
+		return nil, nil, err
+	}
 	info := lockInfo(opts.Version, time.Now())
-	req := observeRequest{stateDir: opts.StateDir, stack: opts.stack(pb), take: true, lockInfo: info}
+	req := opts.observeRequest(stack)
+	req.take, req.lockInfo = true, info
 	st, err := takeLock(ctx, conn, pb, req, opts, rep)
 	if err != nil {
 		return nil, nil, err
 	}
+	// A long archive keeps the lock fresh, as a long deploy does.
+	hctx, cancel := context.WithCancelCause(ctx)
+	stop := heartbeat(hctx, cancel, conn, st.Dir, info, heartbeatEvery(opts.LockStale), rep)
 	release := func() {
+		stop()
+		cancel(nil)
 		if err := releaseLock(context.WithoutCancel(ctx), conn, st.Dir, info); err != nil {
 			rep.Warn("%v", err)
 		}
