@@ -220,7 +220,10 @@ func (a *App) restore(c *cli.Context) error {
 	}
 	opts := backup.RestoreOptions{Volumes: c.StringSlice("volume"), Force: c.Bool("force"), Secrets: secrets}
 	opts.Deploy = deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Pull: c.Bool("pull"),
-		LockWait: c.Duration("lock-wait"), LockStale: c.Duration("lock-stale"), Version: version, Reporter: rep}
+		LockWait: c.Duration("lock-wait"), LockStale: c.Duration("lock-stale"), Version: version, Reporter: rep, Redactor: a.redactor}
+	for _, v := range secrets {
+		a.redactor.Add(v)
+	}
 	_, err = eachHost(c.Context, r, everyHost(r), func(ctx context.Context, h rollout.Host, conn remote.Conn) (struct{}, error) {
 		res, err := backup.Restore(ctx, conn, h.Playbook, src, m, opts)
 		if err != nil {
