@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin/berth
 
-.PHONY: build test testhosts lint bench fuzz clean
+.PHONY: build test testhosts lint bench bench-backup fuzz clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/berth
@@ -27,6 +27,11 @@ lint:
 # its own sshd servers; about 25 minutes on 2 cores with the defaults). Knobs: bench/run.
 bench: build
 	bench/run
+
+# berth backup of a large volume vs ssh tar | cat, and a consistent backup's
+# downtime. Knob: BENCH_BACKUP_MB (default 1024).
+bench-backup:
+	bench/backup
 
 # Every fuzz target for FUZZTIME each, one worker (the seeds and the committed
 # corpus in each package's testdata/fuzz also run in `make test`). A failing

@@ -82,6 +82,8 @@ func (a *App) cliApp() *cli.App {
 			a.dnsCommand(),
 			a.runCommand(),
 			a.scheduleCommand(),
+			a.backupCommand(),
+			a.restoreCommand(),
 			a.unlockCommand(),
 			a.playbooksCommand(),
 			a.completionCommand(),

@@ -86,31 +86,38 @@ Example:
    berth schedule --every 1h --ec2-tag Name=blog --domain blog.example.com \
        --identity ~/.ssh/deploy --on-failure 'curl -fsS -d "$BERTH_SUMMARY" https://hooks.example.com/x'
    berth schedule --at 03:00 --host admin@203.0.113.10 --check`,
-		Flags: concat(targetFlags(), playbookFlags(), deployFlags(), dnsFlags(), outputFlags(), scheduleFlags()),
-		Action: func(c *cli.Context) error {
-			u, err := a.whoami()
-			if err != nil {
-				return err
+		Flags:       concat(targetFlags(), playbookFlags(), deployFlags(), dnsFlags(), outputFlags(), scheduleFlags()),
+		Subcommands: []*cli.Command{a.scheduleBackupCommand()},
+		Action:      a.scheduleAction("deploy"),
+	}
+}
+
+// scheduleAction schedules the berth command verb (deploy or backup) with the
+// flags given.
+func (a *App) scheduleAction(verb string) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		u, err := a.whoami()
+		if err != nil {
+			return err
+		}
+		unitDir := c.String("unit-dir")
+		if unitDir == "" {
+			unitDir = "/etc/systemd/system"
+			if c.Bool("user-unit") {
+				unitDir = filepath.Join(u.HomeDir, ".config", "systemd", "user")
 			}
-			unitDir := c.String("unit-dir")
-			if unitDir == "" {
-				unitDir = "/etc/systemd/system"
-				if c.Bool("user-unit") {
-					unitDir = filepath.Join(u.HomeDir, ".config", "systemd", "user")
-				}
-			}
-			switch {
-			case c.Bool("list"):
-				return a.printUnits(unitDir)
-			case c.IsSet("remove"):
-				return a.removeUnits(unitDir, c.String("remove"), c.Bool("user-unit"))
-			}
-			spec, secrets, err := a.scheduleSpec(c, u)
-			if err != nil {
-				return err
-			}
-			return a.installSchedule(c, spec, secrets, u, unitDir)
-		},
+		}
+		switch {
+		case c.Bool("list"):
+			return a.printUnits(unitDir)
+		case c.IsSet("remove"):
+			return a.removeUnits(unitDir, c.String("remove"), c.Bool("user-unit"))
+		}
+		spec, secrets, err := a.scheduleSpec(c, u, verb)
+		if err != nil {
+			return err
+		}
+		return a.installSchedule(c, spec, secrets, u, unitDir)
 	}
 }
 
@@ -152,7 +159,7 @@ func scheduleTiming(c *cli.Context) (timing, error) {
 // scheduleSpec resolves everything the units say, refusing what a timer could
 // not run.
 // The secrets returned go into the env file, never into the unit.
-func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, []envVar, error) {
+func (a *App) scheduleSpec(c *cli.Context, u *user.User, verb string) (unitSpec, []envVar, error) {
 	when, err := scheduleTiming(c)
 	if err != nil {
 		return unitSpec{}, nil, err
@@ -180,6 +187,9 @@ func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, []envVar, er
 			return unitSpec{}, nil, usageError("--stack: %v", err)
 		}
 		name = "berth-" + stack
+		if verb != "deploy" {
+			name += "-" + verb
+		}
 	}
 	if err := validUnitName(name); err != nil {
 		return unitSpec{}, nil, err
@@ -206,12 +216,17 @@ func (a *App) scheduleSpec(c *cli.Context, u *user.User) (unitSpec, []envVar, er
 		}
 	}
 	rw := argRewrite{flags: c.Command.Flags, base: cwd, home: u.HomeDir, localOnly: localOnly}
-	argv := append([]string{absPath(bin, cwd, u.HomeDir), "deploy"}, rw.deployArgs(a.args)...)
+	// A subcommand (schedule backup) is the first of the scheduled args.
+	argv := []string{absPath(bin, cwd, u.HomeDir)}
+	if verb == "deploy" {
+		argv = append(argv, verb)
+	}
+	argv = append(argv, rw.deployArgs(a.args)...)
 	if a.cfg != nil && !c.IsSet("config") {
 		// ./berth.yaml was read from here; the timer must read the same file.
 		argv = append(argv, "--config", absPath(a.cfg.path, cwd, ""))
 	}
-	if !c.IsSet("pull") && !c.Bool("no-pull") {
+	if verb == "deploy" && !c.IsSet("pull") && !c.Bool("no-pull") {
 		argv = append(argv, "--pull")
 	}
 	if !c.Bool("quiet") && !c.Bool("json") {

@@ -24,6 +24,7 @@ var flagRules = map[string]func(c *cli.Context, name string) error{
 	"dns-timeout":     durationAtLeast(time.Nanosecond),
 	"dns-poll":        durationAtLeast(time.Nanosecond),
 	"aws-timeout":     durationAtLeast(time.Nanosecond),
+	"keep":            intAtLeast(0),
 }
 
 // flagsCheckedElsewhere are numeric flags whose bounds their command checks

@@ -26,7 +26,7 @@ type captured struct {
 // pathEnv says whether a variable holds a file name, made absolute for the unit.
 func pathEnv(name string) bool {
 	switch name {
-	case "BERTH_CONFIG", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE":
+	case "BERTH_CONFIG", "BERTH_BACKUP_IDENTITY", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE":
 		return true
 	}
 	return false
@@ -72,7 +72,7 @@ func capturedName(name string) bool {
 // which any local user can read.
 func secretName(name string) bool {
 	switch name {
-	case remote.PassphraseEnv, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN":
+	case remote.PassphraseEnv, "BERTH_BACKUP_PASSPHRASE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN":
 		return true
 	}
 	return strings.HasPrefix(name, "BERTH_SECRET_")

@@ -95,13 +95,17 @@ func quickIMDS() *imds.Client {
 	})
 }
 
+// DeadlineMiddleware names the deadline in a client's stack, for a client
+// whose responses stream on after the call (S3 objects) to remove it.
+const DeadlineMiddleware = "BerthDeadline"
+
 // deadline bounds every operation, retries and credential refreshes included:
 // the SDK's HTTP client has no response timeout, so an endpoint that accepts
 // a connection and never answers would otherwise hang berth. It also explains
 // credentials that AWS rejects or that expired.
 func deadline(d time.Duration, opts Options) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("BerthDeadline",
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc(DeadlineMiddleware,
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				opCtx, cancel := context.WithTimeout(ctx, d)
 				defer cancel()

@@ -1,0 +1,227 @@
+package backup
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/berth-sh/berth/internal/deploy"
+	"github.com/berth-sh/berth/internal/docker"
+	"github.com/berth-sh/berth/internal/ui"
+	"github.com/berth-sh/berth/playbooks"
+	"github.com/berth-sh/berth/remote"
+)
+
+// restartTimeout bounds restarting the stopped containers after an
+// interrupted backup: they are started even when the run was cancelled.
+const restartTimeout = 5 * time.Minute
+
+// Options shape one host's backup.
+type Options struct {
+	Stack    string   // defaults to the playbook's name
+	StateDir string   // deploy's state dir on the host ("" = deploy's default)
+	Volumes  []string // only these; empty means every volume of the playbook
+	Live     bool     // archive without stopping the volumes' consumers
+	// Recipients encrypt the stack's stored secrets. Without any, secrets
+	// are left out only when NoSecrets says so; otherwise Backup refuses.
+	Recipients []age.Recipient
+	NoSecrets  bool
+	LockWait   time.Duration // for the stack's deploy lock, held throughout
+	LockStale  time.Duration
+	Version    string
+	Reporter   ui.Reporter
+}
+
+func (o Options) stack(pb *playbooks.Playbook) string {
+	if o.Stack != "" {
+		return o.Stack
+	}
+	return pb.Name
+}
+
+// Result is one host's backup.
+type Result struct {
+	Manifest *Manifest
+	Downtime time.Duration // consumers stopped until healthy again; 0 with Live
+	Stopped  []string      // the containers that were stopped
+}
+
+// Volumes picks the playbook's volumes to work on: all, or the named ones.
+func Volumes(pb *playbooks.Playbook, only []string) ([]string, error) {
+	var all []string
+	for _, v := range pb.Volumes {
+		all = append(all, v.Name)
+	}
+	if len(only) == 0 {
+		return all, nil
+	}
+	for _, name := range only {
+		if !slices.Contains(all, name) {
+			return nil, fmt.Errorf("volume %s: the playbook declares no such volume (it has: %s)", name, strings.Join(all, ", "))
+		}
+	}
+	return only, nil
+}
+
+// Backup archives the stack's volumes (and encrypted secrets) from the host
+// behind conn into dst, a fresh backup directory. The manifest is written
+// last: a directory without one is an incomplete backup.
+func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst Store, opts Options) (*Result, error) {
+	if len(pb.Secrets) > 0 && len(opts.Recipients) == 0 && !opts.NoSecrets {
+		return nil, ErrNoKey
+	}
+	rep := ui.Host{R: reporterOf(opts.Reporter), Name: conn.Host()}
+	stack := opts.stack(pb)
+	vols, err := Volumes(pb, opts.Volumes)
+	if err != nil {
+		return nil, err
+	}
+	specHash, err := SpecHash(pb)
+	if err != nil {
+		return nil, fmt.Errorf("hash playbook: %w", err)
+	}
+	st, release, err := deploy.Hold(ctx, conn, pb, deploy.Options{Stack: stack, StateDir: opts.StateDir,
+		LockWait: opts.LockWait, LockStale: opts.LockStale, Version: opts.Version, Reporter: opts.Reporter})
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	mountpoints := make([]string, len(vols))
+	for i, name := range vols {
+		v, ok := st.Docker.Volumes[name]
+		if !ok {
+			return nil, fmt.Errorf("back up volume %s on %s: it does not exist there", name, conn.Host())
+		}
+		if owner := v.Labels[docker.LabelStack]; owner != stack {
+			return nil, fmt.Errorf("back up volume %s on %s: it belongs to stack %q, not %q", name, conn.Host(), owner, stack)
+		}
+		mountpoints[i] = v.Mountpoint
+	}
+
+	m := &Manifest{Stack: stack, Host: conn.Host(), Time: time.Now().UTC(), Method: MethodStop,
+		BerthVersion: opts.Version, SpecHash: specHash}
+	res := &Result{Manifest: m}
+	if opts.Live {
+		m.Method = MethodLive
+	} else {
+		res.Stopped = consumers(st, pb, stack, vols)
+	}
+
+	start := time.Now()
+	if len(res.Stopped) > 0 {
+		rep.Progress("stop %s for a consistent backup", strings.Join(res.Stopped, ", "))
+	}
+	archiveErr := stopAll(ctx, conn, res.Stopped)
+	if archiveErr == nil {
+		for i, name := range vols {
+			rep.Progress("archive volume %s", name)
+			v, err := archive(ctx, conn, name, mountpoints[i], dst)
+			if err != nil {
+				archiveErr = err
+				break
+			}
+			m.Volumes = append(m.Volumes, v)
+		}
+	}
+	if len(res.Stopped) > 0 {
+		// Whatever happened, the stopped containers serve again, even
+		// after Ctrl-C: the backup must never be what takes a site down.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restartTimeout)
+		defer cancel()
+		rep.Progress("start %s", strings.Join(res.Stopped, ", "))
+		if err := startAll(rctx, conn, reporterOf(opts.Reporter), pb, res.Stopped); err != nil {
+			return res, errors.Join(archiveErr, fmt.Errorf("restart after backup: %w", err))
+		}
+		res.Downtime = time.Since(start)
+		m.DowntimeMS = res.Downtime.Milliseconds()
+	}
+	if archiveErr != nil {
+		return res, archiveErr
+	}
+
+	if len(pb.Secrets) > 0 && !opts.NoSecrets {
+		sealed, err := encryptSecrets(st.Secrets, opts.Recipients)
+		if err != nil {
+			return res, err
+		}
+		f, err := writeSum(ctx, dst, SecretsFile, sealed)
+		if err != nil {
+			return res, err
+		}
+		m.Secrets = &f
+	}
+	if err := writeManifest(ctx, dst, m); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// archive streams a tar of one volume from the host, gzip-compressing and
+// hashing it on the way into dst.
+func archive(ctx context.Context, conn remote.Conn, name, mountpoint string, dst Store) (Volume, error) {
+	v := Volume{Name: name, File: File{File: name + ".tar.gz"}}
+	w, err := dst.Create(ctx, v.File.File)
+	if err != nil {
+		return v, fmt.Errorf("archive volume %s: %w", name, err)
+	}
+	sum := sha256.New()
+	stored := &counter{w: io.MultiWriter(w, sum)}
+	zw, err := gzip.NewWriterLevel(stored, gzip.BestSpeed)
+	if err != nil {
+		w.Abort()
+		return v, fmt.Errorf("archive volume %s: %w", name, err)
+	}
+	tarred := &counter{w: zw}
+	err = remote.Script(ctx, conn, archiveScript, tarred, mountpoint)
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		w.Abort()
+		return v, fmt.Errorf("archive volume %s: %w", name, err)
+	}
+	if err := w.Close(); err != nil {
+		return v, fmt.Errorf("archive volume %s: %w", name, err)
+	}
+	v.TarSize, v.Size, v.SHA256 = tarred.n, stored.n, hexSum(sum)
+	return v, nil
+}
+
+func writeSum(ctx context.Context, dst Store, name string, data []byte) (File, error) {
+	if err := putFile(ctx, dst, name, strings.NewReader(string(data))); err != nil {
+		return File{}, err
+	}
+	s := sha256.Sum256(data)
+	return File{File: name, Size: int64(len(data)), SHA256: hex.EncodeToString(s[:])}, nil
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+// counter counts the bytes written through it.
+type counter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func reporterOf(r ui.Reporter) ui.Reporter {
+	if r != nil {
+		return r
+	}
+	return ui.Discard{}
+}
