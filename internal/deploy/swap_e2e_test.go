@@ -25,29 +25,11 @@ import (
 // swap. Each time the old or the new version answers on its port once Deploy
 // returns, the lock is free, and a rerun converges.
 func TestCancelAfterEachSwapStep(t *testing.T) {
-	ref := testimage.Build(t, "v1", "v1")
-	srv := sshtest.Start(t)
-	prefix := testimage.Unique(t)
-	t.Cleanup(func() { removeStack(prefix) })
-	port := pickPort(t)
-	load := func(greeting string) *playbooks.Playbook {
-		t.Helper()
-		pb, err := playbooks.Load(filepath.Join("..", "..", "cmd", "berth", "testdata", "stack.yaml"), map[string]string{
-			"prefix": prefix, "image": ref, "web_image": ref, "web_port": port, "greeting": greeting,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pb
-	}
 	ctx, stop := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer stop()
-	conn, err := remote.DialSSH(ctx, srv.Target(), srv.Options())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	opts := Options{StateDir: t.TempDir(), Version: "test", LookupEnv: func(string) (string, bool) { return "", false }}
+	f := newSwapFixture(ctx, t)
+	conn, opts, port, prefix := f.conn, f.opts, f.port, f.prefix
+	load := func(greeting string) *playbooks.Playbook { return f.load(t, "greeting", greeting) }
 	if _, err := Deploy(ctx, conn, load("g0"), opts); err != nil {
 		t.Fatalf("first deploy: %v", err)
 	}
@@ -148,33 +130,15 @@ func removeStack(prefix string) {
 // After a failed replacement, "previous version restored and serving" is
 // only said once the old container is healthy and ready again.
 func TestRollbackReportsOnlyWhenTheOldVersionIsReady(t *testing.T) {
-	ref := testimage.Build(t, "v1", "v1")
-	srv := sshtest.Start(t)
-	prefix := testimage.Unique(t)
-	t.Cleanup(func() { removeStack(prefix) })
-	port := pickPort(t)
-	load := func(failHealth string) *playbooks.Playbook {
-		t.Helper()
-		pb, err := playbooks.Load(filepath.Join("..", "..", "cmd", "berth", "testdata", "stack.yaml"), map[string]string{
-			"prefix": prefix, "image": ref, "web_image": ref, "web_port": port, "fail_health": failHealth,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pb
-	}
 	ctx, stop := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer stop()
-	conn, err := remote.DialSSH(ctx, srv.Target(), srv.Options())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	opts := Options{StateDir: t.TempDir(), Version: "test", LookupEnv: func(string) (string, bool) { return "", false }}
+	f := newSwapFixture(ctx, t)
+	conn, opts, port, prefix := f.conn, f.opts, f.port, f.prefix
+	load := func(failHealth string) *playbooks.Playbook { return f.load(t, "fail_health", failHealth) }
 	if _, err := Deploy(ctx, conn, load("no"), opts); err != nil {
 		t.Fatalf("first deploy: %v", err)
 	}
-	_, err = Deploy(ctx, conn, load("yes"), opts)
+	_, err := Deploy(ctx, conn, load("yes"), opts)
 	var rolled *RolledBackError
 	if !errors.As(err, &rolled) {
 		t.Fatalf("deploy of a failing version: %v", err)
@@ -188,4 +152,39 @@ func TestRollbackReportsOnlyWhenTheOldVersionIsReady(t *testing.T) {
 	if body := get(t, "http://127.0.0.1:"+port+"/"); !strings.Contains(body, "greeting=") {
 		t.Errorf("old web serves %q", body)
 	}
+}
+
+// swapFixture is the test stack on a real sshd and the local engine, under a
+// unique prefix, with one connection and the options every run shares.
+type swapFixture struct {
+	ref, prefix, port string
+	conn              *remote.SSH
+	opts              Options
+}
+
+func newSwapFixture(ctx context.Context, t *testing.T) *swapFixture {
+	t.Helper()
+	f := &swapFixture{ref: testimage.Build(t, "v1", "v1"), prefix: testimage.Unique(t), port: pickPort(t)}
+	srv := sshtest.Start(t)
+	t.Cleanup(func() { removeStack(f.prefix) })
+	conn, err := remote.DialSSH(ctx, srv.Target(), srv.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	f.conn = conn
+	f.opts = Options{StateDir: t.TempDir(), Version: "test", LookupEnv: func(string) (string, bool) { return "", false }}
+	return f
+}
+
+// load renders the test stack with one more variable set.
+func (f *swapFixture) load(t *testing.T, key, value string) *playbooks.Playbook {
+	t.Helper()
+	pb, err := playbooks.Load(filepath.Join("..", "..", "cmd", "berth", "testdata", "stack.yaml"), map[string]string{
+		"prefix": f.prefix, "image": f.ref, "web_image": f.ref, "web_port": f.port, key: value,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pb
 }

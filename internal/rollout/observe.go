@@ -2,7 +2,6 @@ package rollout
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/fleet"
@@ -33,13 +32,6 @@ func Observe(ctx context.Context, o Options) *Result {
 		return hr, nil
 	})
 	r := &Result{HostsErr: hostsErr, Hosts: collect(o.Hosts, results)}
-	if o.DNS == nil {
-		return r
-	}
-	if err := ctx.Err(); err != nil {
-		r.DNSErr = fmt.Errorf("update dns %s: not done: %w", o.DNS.Name, err)
-		return r
-	}
-	r.DNS, r.DNSErr = UpdateDNS(ctx, *o.DNS, r.Hosts, o.Deploy.DryRun, rep)
+	finishDNS(ctx, o, r, rep, nil)
 	return r
 }

@@ -111,15 +111,7 @@ func Run(ctx context.Context, o Options) *Result {
 		return hr, err
 	})
 	r := &Result{HostsErr: hostsErr, Hosts: collect(o.Hosts, results)}
-	if o.DNS == nil {
-		return r
-	}
-	if err := ctx.Err(); err != nil {
-		r.DNSErr = fmt.Errorf("update dns %s: not done: %w", o.DNS.Name, err)
-		return r
-	}
-	observeSkipped(ctx, o, r.Hosts)
-	r.DNS, r.DNSErr = UpdateDNS(ctx, *o.DNS, r.Hosts, o.Deploy.DryRun, rep)
+	finishDNS(ctx, o, r, rep, observeSkipped)
 	return r
 }
 
@@ -199,4 +191,21 @@ func reporter(r ui.Reporter) ui.Reporter {
 		return r
 	}
 	return ui.Discard{}
+}
+
+// finishDNS points the record (if any) at the hosts that serve, after
+// before (when given) has looked at hosts the run did not reach. An
+// interrupted run leaves DNS alone and says so.
+func finishDNS(ctx context.Context, o Options, r *Result, rep ui.Reporter, before func(context.Context, Options, []HostResult)) {
+	if o.DNS == nil {
+		return
+	}
+	if err := ctx.Err(); err != nil {
+		r.DNSErr = fmt.Errorf("update dns %s: not done: %w", o.DNS.Name, err)
+		return
+	}
+	if before != nil {
+		before(ctx, o, r.Hosts)
+	}
+	r.DNS, r.DNSErr = UpdateDNS(ctx, *o.DNS, r.Hosts, o.Deploy.DryRun, rep)
 }
