@@ -79,7 +79,11 @@ if [ "$berth_mode" = take ] && [ -n "$berth_ok" ]; then
 		fi
 		rmdir "$berth_dir/lock.break"
 	fi
+	# The lock is the docker group's too, whoever takes it: not every
+	# filesystem (fuse-overlayfs) passes a setgid directory's group to mkdir.
 	if mkdir "$berth_lock" 2>/dev/null; then
+		chgrp docker "$berth_lock" 2>/dev/null
+		chmod 2770 "$berth_lock"
 		printf '%s\n' "$berth_info" > "$berth_lock/info"
 		echo acquired; berth_got=1
 	fi
