@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin/berth
 
-.PHONY: build test testhosts lint bench bench-backup fuzz clean
+.PHONY: build test testhosts lint bench bench-backup bench-stream fuzz clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/berth
@@ -32,6 +32,11 @@ bench: build
 # downtime. Knob: BENCH_BACKUP_MB (default 1024).
 bench-backup:
 	bench/backup
+
+# berth run streaming a large output vs ssh host head -c N | cat, on one sshd:
+# wall time ratio and berth's peak RSS. Knob: STREAM_BYTES (default 500000000).
+bench-stream:
+	bench/stream
 
 # Every fuzz target for FUZZTIME each, one worker (the seeds and the committed
 # corpus in each package's testdata/fuzz also run in `make test`). A failing
