@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/berth-sh/berth/internal/sshtest"
@@ -528,32 +527,6 @@ func TestSSHHostKeys(t *testing.T) {
 	})
 }
 
-// serveAgent serves an in-process keyring on a unix socket.
-func serveAgent(t *testing.T, keys ...ed25519.PrivateKey) string {
-	kr := agent.NewKeyring()
-	for _, k := range keys {
-		if err := kr.Add(agent.AddedKey{PrivateKey: k}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); agent.ServeAgent(kr, c) }()
-		}
-	}()
-	return sock
-}
-
 func newKey(t *testing.T) (ed25519.PrivateKey, ssh.PublicKey) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	k, err := ssh.NewPublicKey(pub)
@@ -568,7 +541,7 @@ func TestSSHAgentAuth(t *testing.T) {
 	srv := sshtest.Start(t, sshtest.AuthorizedKey(pub))
 	opts := srv.Options()
 	opts.Identities = nil // HomeDir is empty: no default key files either
-	opts.AgentSocket = serveAgent(t, priv)
+	opts.AgentSocket = sshtest.ServeAgent(t, priv)
 	c := dial(t, srv.Target(), opts)
 	if _, err := output(t, c, "true"); err != nil {
 		t.Fatal(err)
@@ -576,7 +549,7 @@ func TestSSHAgentAuth(t *testing.T) {
 
 	t.Run("agent with the wrong key", func(t *testing.T) {
 		other, _ := newKey(t)
-		opts.AgentSocket = serveAgent(t, other)
+		opts.AgentSocket = sshtest.ServeAgent(t, other)
 		var warn bytes.Buffer
 		opts.Warn = &warn
 		_, err := remote.DialSSH(testCtx(t), srv.Target(), opts)
@@ -626,7 +599,7 @@ func TestSSHPassphraseKey(t *testing.T) {
 			opts := base
 			opts.Passphrase = func(string) ([]byte, error) { return []byte(tt.pass), nil }
 			if tt.agent {
-				opts.AgentSocket = serveAgent(t, priv)
+				opts.AgentSocket = sshtest.ServeAgent(t, priv)
 			}
 			c, err := remote.DialSSH(testCtx(t), srv.Target(), opts)
 			if tt.wantErr == nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/ed25519"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -12,7 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/berth-sh/berth/internal/sshtest"
 )
 
 // unitFile is the settings of a printed service that a run depends on.
@@ -265,7 +265,7 @@ func TestAgentOnlyLoginRefusedBySchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := serveAgent(t, *key.(*ed25519.PrivateKey))
+	sock := sshtest.ServeAgent(t, *key.(*ed25519.PrivateKey))
 	t.Setenv("SSH_AUTH_SOCK", sock)
 	t.Setenv("HOME", t.TempDir()) // no ~/.ssh keys: the agent is the only way in
 
@@ -285,30 +285,4 @@ func TestAgentOnlyLoginRefusedBySchedule(t *testing.T) {
 	if _, _, code := schedule(t, []string{"SSH_AUTH_SOCK=" + sock}, alice, append(e.args("schedule")[1:], "--every", "1h", "--print", "--berth-path", "/bin/berth")...); code != 0 {
 		t.Fatalf("schedule with --identity: exit %d, want 0", code)
 	}
-}
-
-// serveAgent serves an in-process ssh-agent holding keys on a unix socket.
-func serveAgent(t *testing.T, keys ...ed25519.PrivateKey) string {
-	kr := agent.NewKeyring()
-	for _, k := range keys {
-		if err := kr.Add(agent.AddedKey{PrivateKey: k}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); agent.ServeAgent(kr, c) }()
-		}
-	}()
-	return sock
 }
