@@ -73,9 +73,12 @@ if [ "$berth_mode" = take ] && [ -n "$berth_ok" ]; then
 		mkdir "$berth_dir/lock.break" 2>/dev/null; then
 		berth_a=$(berth_age "$berth_lock")
 		if [ -d "$berth_lock" ] && [ "$berth_a" -gt "$berth_stale" ]; then
-			echo "broke $berth_a"
-			echo "broke-holder $(head -n 1 "$berth_lock/info" 2>/dev/null)"
-			rm -rf "$berth_lock"
+			# Said only once it is gone: a lock berth may not remove stays held.
+			berth_h=$(head -n 1 "$berth_lock/info" 2>/dev/null)
+			if rm -rf "$berth_lock" 2>/dev/null && [ ! -d "$berth_lock" ]; then
+				echo "broke $berth_a"
+				echo "broke-holder $berth_h"
+			fi
 		fi
 		rmdir "$berth_dir/lock.break"
 	fi
