@@ -37,6 +37,9 @@ type Options struct {
 	// afterStep, when set (by this package's tests), is called after each
 	// step of a container swap, with the step's name.
 	afterStep func(step string)
+	// lockPoll is the first pause between looks at a held lock; 0 is one
+	// second. This package's tests shorten it.
+	lockPoll time.Duration
 }
 
 func (o Options) stack(pb *playbooks.Playbook) (string, error) {
@@ -209,7 +212,10 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 // stale one, and waiting up to LockWait for another run to finish.
 func takeLock(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, req observeRequest, opts Options, rep ui.Host) (*State, error) {
 	deadline := time.Now().Add(opts.LockWait)
-	delay := time.Second
+	delay := opts.lockPoll
+	if delay == 0 {
+		delay = time.Second
+	}
 	for {
 		st, err := observe(ctx, conn, pb, req)
 		if err != nil {
