@@ -218,13 +218,21 @@ func takeLock(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, req
 	}
 	for {
 		st, err := observe(ctx, conn, pb, req)
+		if err == nil {
+			err = checkObserved(st, rep)
+		}
+		if err == nil {
+			err = checkStateDir(conn.Host(), req.root, st)
+		}
+		if err != nil && (st == nil || st.Lock.Acquired) {
+			// The round trip may have taken the lock before it failed (a
+			// cancel or a dropped connection lost the answer; Docker failed
+			// after the prelude): free it when it is ours.
+			if relErr := releaseLock(ctx, conn, req.root+"/"+req.stack, req.lockInfo); relErr != nil {
+				rep.Warn("%v", relErr)
+			}
+		}
 		if err != nil {
-			return nil, err
-		}
-		if err := checkObserved(st, rep); err != nil {
-			return nil, err
-		}
-		if err := checkStateDir(conn.Host(), req.root, st); err != nil {
 			return nil, err
 		}
 		if st.Lock.Broke {

@@ -249,6 +249,14 @@ func TestDeployStopsBeforeChanging(t *testing.T) {
 		{"pull fails and no local image", func(h *fakeconn.Host, _ *fakeconn.Conn) { delete(h.Images, "db:1") }, func(o *Options) { o.Pull = true },
 			[]string{"observe peek"}, func(err error) bool { return err != nil && strings.Contains(err.Error(), "pull db:1") }},
 		{"bad stack name", nil, func(o *Options) { o.Stack = "../etc" }, nil, func(err error) bool { return err != nil }},
+		{"docker fails after the lock was taken", func(h *fakeconn.Host, c *fakeconn.Conn) {
+			c.Before = func(_ context.Context, call fakeconn.Call) error {
+				if steps([]fakeconn.Call{call})[0] == "observe take" {
+					h.Do(func(h *fakeconn.Host) { h.DockerErr = "docker-unavailable" })
+				}
+				return nil
+			}
+		}, nil, []string{"observe peek", "observe take", "release"}, func(err error) bool { return errors.Is(err, docker.ErrDockerUnavailable) }},
 		{"observe fails", func(_ *fakeconn.Host, c *fakeconn.Conn) { c.Before = failOn("observe peek") }, nil, []string{"observe peek"}, func(err error) bool {
 			var x *remote.ExitError
 			return errors.As(err, &x)
