@@ -34,9 +34,9 @@ func TestDeployRollback(t *testing.T) {
 			rolled: true, cause: isNotReady, running: map[string]string{"db": "db:1", "web": "web:1"},
 		},
 		{
-			name:  "new version cannot be run",
-			setup: func(h *fakeconn.Host, _ *fakeconn.Conn) { delete(h.Images, "web:2") },
-			steps: []string{"observe peek", "observe take", "swap-out web", "upload web.env", "wait web run", "rollback web", "wait web", "release"},
+			name:   "new version cannot be run",
+			setup:  func(h *fakeconn.Host, _ *fakeconn.Conn) { delete(h.Images, "web:2") },
+			steps:  []string{"observe peek", "observe take", "swap-out web", "upload web.env", "wait web run", "rollback web", "wait web", "release"},
 			rolled: true, cause: func(err error) bool { return strings.Contains(err.Error(), "Unable to find image") },
 			running: map[string]string{"db": "db:1", "web": "web:1"},
 		},
@@ -78,9 +78,9 @@ func TestDeployRollback(t *testing.T) {
 			cause: isExit, running: map[string]string{"db": "db:1", "web": "web:1"},
 		},
 		{
-			name:  "new version ready but its backup stays",
-			setup: func(_ *fakeconn.Host, c *fakeconn.Conn) { c.Before = failOn("docker rm web.berth-old") },
-			steps: []string{"observe peek", "observe take", "swap-out web", "upload web.env", "wait web run", "docker rm web.berth-old", "release"},
+			name:    "new version ready but its backup stays",
+			setup:   func(_ *fakeconn.Host, c *fakeconn.Conn) { c.Before = failOn("docker rm web.berth-old") },
+			steps:   []string{"observe peek", "observe take", "swap-out web", "upload web.env", "wait web run", "docker rm web.berth-old", "release"},
 			running: map[string]string{"db": "db:1", "web": "web:2"}, backup: true,
 		},
 	}
