@@ -29,7 +29,10 @@ func TestDeployLock(t *testing.T) {
 		err     error  // what the error wraps, when it did not
 		after   string // who holds the lock afterwards ("" none)
 		timeout time.Duration
+		same    bool // deploy what runs already: in sync, but the lock is held
 	}{
+		{name: "in sync but locked", setup: func(h *fakeconn.Host) { h.SetLock(stackDir, alice, now) },
+			same: true, takes: 1, holder: alice, after: alice},
 		{name: "held by another run", setup: func(h *fakeconn.Host) { h.SetLock(stackDir, alice, now) },
 			takes: 1, holder: alice, after: alice},
 		{name: "held by a run that left no holder", setup: func(h *fakeconn.Host) { h.SetLock(stackDir, "", now) },
@@ -98,7 +101,11 @@ func TestDeployLock(t *testing.T) {
 			if tt.before != nil {
 				conn.Before = tt.before(h, cancel)
 			}
-			res, err := Deploy(ctx, conn, shop(t, "greeting", "hi"), opts)
+			pb := shop(t, "greeting", "hi")
+			if tt.same {
+				pb = shop(t)
+			}
+			res, err := Deploy(ctx, conn, pb, opts)
 
 			takes := 0
 			for _, s := range steps(conn.Calls()) {

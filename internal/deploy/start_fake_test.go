@@ -109,7 +109,7 @@ containers:
 			if !tt.dialer {
 				conn = noDial{conn}
 			}
-			err := WaitReady(context.Background(), conn, ui.Discard{}, web, []string{"docker", "run", "-d", "--name", "web", "web:1"})
+			err := WaitReady(context.Background(), conn, ui.Discard{}, web, []string{"docker", "run", "-d", "--name", "web", "-p", "8080:80", "web:1"})
 			var nr *NotReadyError
 			if (err == nil) != tt.ready || errors.As(err, &nr) != tt.timeout {
 				t.Errorf("wait: %v", err)

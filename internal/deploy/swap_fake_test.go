@@ -34,6 +34,18 @@ func TestDeployRollback(t *testing.T) {
 			rolled: true, cause: isNotReady, running: map[string]string{"db": "db:1", "web": "web:1"},
 		},
 		{
+			name:   "new version never answers the ready probe",
+			setup:  func(h *fakeconn.Host, _ *fakeconn.Conn) { h.Unready["web:2"] = true },
+			steps:  []string{"observe peek", "observe take", "swap-out web", "upload web.env", "wait web run", "rollback web", "wait web", "release"},
+			rolled: true, cause: isNotReady, running: map[string]string{"db": "db:1", "web": "web:1"},
+		},
+		{
+			name:  "old version does not answer after the rollback",
+			setup: func(h *fakeconn.Host, _ *fakeconn.Conn) { h.Unready["web:2"], h.Unready["web:1"] = true, true },
+			steps: []string{"observe peek", "observe take", "swap-out web", "upload web.env", "wait web run", "rollback web", "wait web", "release"},
+			cause: isNotReady, running: map[string]string{"db": "db:1", "web": "web:1"},
+		},
+		{
 			name:   "new version cannot be run",
 			setup:  func(h *fakeconn.Host, _ *fakeconn.Conn) { delete(h.Images, "web:2") },
 			steps:  []string{"observe peek", "observe take", "swap-out web", "upload web.env", "wait web run", "rollback web", "wait web", "release"},
@@ -116,7 +128,10 @@ func TestDeployRollback(t *testing.T) {
 				t.Errorf("backup left: %v, want %v", got, tt.backup)
 			}
 			// Whatever happened, a good run converges and leaves no backup.
-			h.Do(func(h *fakeconn.Host) { h.Broken = map[string]bool{}; h.Images["web:2"] = "sha256:w2" })
+			h.Do(func(h *fakeconn.Host) {
+				h.Broken, h.Unready = map[string]bool{}, map[string]bool{}
+				h.Images["web:2"] = "sha256:w2"
+			})
 			if _, err := Deploy(context.Background(), fakeConn(h), shop(t, "web", "web:2"), testOptions()); err != nil {
 				t.Fatalf("rerun: %v", err)
 			}

@@ -221,10 +221,12 @@ func (c *Conn) Upload(ctx context.Context, p string, data []byte, mode os.FileMo
 	return nil
 }
 
-// DialContext reaches the local address Host.Forward names for addr.
+// DialContext reaches the local address Host.Forward names for addr, while
+// a running container publishes addr's port and its image is not Unready.
 func (c *Conn) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	c.H.mu.Lock()
 	to, ok := c.H.Forward[addr]
+	ok = ok && c.H.publishes(addr)
 	c.H.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("dial %s %s: connection refused", network, addr)

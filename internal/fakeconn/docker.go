@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -222,6 +223,22 @@ func (h *Host) start(ct *Container) {
 	case checked:
 		ct.Health = "healthy"
 	}
+}
+
+// publishes reports whether a running, ready container publishes addr's port.
+func (h *Host) publishes(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	for _, ct := range h.Containers {
+		for _, p := range ct.Ports {
+			if p.HostPort == port && ct.Status == "running" && !h.Unready[ct.Image] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (h *Host) rename(from, to string) bool {

@@ -49,8 +49,11 @@ type Host struct {
 	Denied map[string]bool
 
 	// Forward maps an address as the host would dial it ("127.0.0.1:8080")
-	// to a local address that answers for it, for ready probes.
+	// to a local address that answers for it, for ready probes. It answers
+	// only while a running container publishes that port, and one whose
+	// image is Unready does not answer.
 	Forward map[string]string
+	Unready map[string]bool
 
 	ids int
 }
@@ -117,6 +120,7 @@ func NewHost(images map[string]string) *Host {
 		Dirs:       map[string]time.Time{"/": {}},
 		Denied:     map[string]bool{},
 		Forward:    map[string]string{},
+		Unready:    map[string]bool{},
 	}
 }
 
