@@ -28,6 +28,7 @@ const (
 	Rollback  Kind = "rollback"  // NAME BACKUP: remove NAME, rename BACKUP to NAME, start it
 	Wait      Kind = "wait"      // NAME SECS [DOCKER ARGV...]: run the argv, then wait for NAME to be ready
 	Forget    Kind = "forget"    // DIR: remove DIR's *.env and key, then DIR when empty
+	Unknown   Kind = "unknown"   // a script not in Conn.Scripts: it fails with status 127
 )
 
 // Call is one command a Conn was sent.
@@ -146,6 +147,8 @@ func (c *Conn) Run(ctx context.Context, cmd remote.Cmd) error {
 		}
 		kind, ok := c.Scripts[string(stdin)]
 		if !ok {
+			// Sent, but nothing here knows what it does.
+			c.record(Call{Args: call.Args, Script: Unknown})
 			return c.exit(cmd, 127, "fakeconn: no model for this script:\n"+firstLines(string(stdin), 3))
 		}
 		call.Script = kind
