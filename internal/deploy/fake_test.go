@@ -57,7 +57,7 @@ containers:
     env: { GREETING: "{{ .greeting }}" }
     secret_env: { DB_PASSWORD: db_password }
     health: { cmd: ["true"] }
-    ready: { http: "http://127.0.0.1:8080/", timeout: 200ms }
+    ready: { http: "http://127.0.0.1:8080/", timeout: 10s }
 `
 
 const (

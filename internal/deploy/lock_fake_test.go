@@ -28,8 +28,10 @@ func TestDeployLock(t *testing.T) {
 		holder  string // the LockHeldError's holder, when it did not
 		err     error  // what the error wraps, when it did not
 		after   string // who holds the lock afterwards ("" none)
-		timeout time.Duration
-		same    bool // deploy what runs already: in sync, but the lock is held
+		// cancelAfterTake cancels the run shortly after the look under take
+		// answered "held": during the pause before the next look.
+		cancelAfterTake bool
+		same            bool // deploy what runs already: in sync, but the lock is held
 	}{
 		{name: "in sync but locked", setup: func(h *fakeconn.Host) { h.SetLock(stackDir, alice, now) },
 			same: true, takes: 1, holder: alice, after: alice},
@@ -38,7 +40,7 @@ func TestDeployLock(t *testing.T) {
 		{name: "held by a run that left no holder", setup: func(h *fakeconn.Host) { h.SetLock(stackDir, "", now) },
 			takes: 1, holder: "", after: "?"},
 		{name: "waits, then gives up", setup: func(h *fakeconn.Host) { h.SetLock(stackDir, alice, now) },
-			opts: func(o *Options) { o.LockWait = 40 * time.Millisecond }, takes: -1, holder: alice, after: alice},
+			opts: func(o *Options) { o.LockWait = 200 * time.Millisecond }, takes: -1, holder: alice, after: alice},
 		{name: "waits until the other run releases", setup: func(h *fakeconn.Host) { h.SetLock(stackDir, alice, now) },
 			opts: func(o *Options) { o.LockWait = time.Minute },
 			before: func(h *fakeconn.Host, _ context.CancelFunc) func(context.Context, fakeconn.Call) error {
@@ -53,9 +55,10 @@ func TestDeployLock(t *testing.T) {
 				}
 			},
 			takes: 3, applied: true},
-		{name: "deadline while waiting", setup: func(h *fakeconn.Host) { h.SetLock(stackDir, alice, now) },
-			opts:    func(o *Options) { o.LockWait, o.lockPoll = 2*time.Hour, time.Hour },
-			timeout: 50 * time.Millisecond, takes: 1, err: context.DeadlineExceeded, after: alice},
+		{name: "cancelled while waiting", setup: func(h *fakeconn.Host) { h.SetLock(stackDir, alice, now) },
+			opts:            func(o *Options) { o.LockWait, o.lockPoll = 2*time.Hour, time.Hour },
+			cancelAfterTake: true,
+			takes:           1, err: context.Canceled, after: alice},
 		{name: "cancelled while looking", setup: func(h *fakeconn.Host) { h.SetLock(stackDir, alice, now) },
 			opts: func(o *Options) { o.LockWait = time.Hour },
 			before: func(h *fakeconn.Host, cancel context.CancelFunc) func(context.Context, fakeconn.Call) error {
@@ -93,13 +96,16 @@ func TestDeployLock(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			if tt.timeout > 0 {
-				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
-				defer cancel()
-			}
 			conn := fakeConn(h)
 			if tt.before != nil {
 				conn.Before = tt.before(h, cancel)
+			}
+			if tt.cancelAfterTake {
+				conn.After = func(_ context.Context, c fakeconn.Call) {
+					if steps([]fakeconn.Call{c})[0] == "observe take" {
+						time.AfterFunc(20*time.Millisecond, cancel)
+					}
+				}
 			}
 			pb := shop(t, "greeting", "hi")
 			if tt.same {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-sh/berth/internal/fakeconn"
 	"github.com/berth-sh/berth/internal/ui"
@@ -78,7 +79,7 @@ containers:
   - name: web
     image: web:1
     ports: ["8080:80"]
-    ready: { http: "http://127.0.0.1:8080/", timeout: 50ms }
+    ready: { http: "http://127.0.0.1:8080/", timeout: 10s }
 `), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +110,12 @@ containers:
 			if !tt.dialer {
 				conn = noDial{conn}
 			}
-			err := WaitReady(context.Background(), conn, ui.Discard{}, web, []string{"docker", "run", "-d", "--name", "web", "-p", "8080:80", "web:1"})
+			c := *web
+			if !tt.ready {
+				// A probe that fails waits its whole timeout: keep it short.
+				c.Ready = &playbooks.Ready{HTTP: web.Ready.HTTP, Timeout: 50 * time.Millisecond}
+			}
+			err := WaitReady(context.Background(), conn, ui.Discard{}, &c, []string{"docker", "run", "-d", "--name", "web", "-p", "8080:80", "web:1"})
 			var nr *NotReadyError
 			if (err == nil) != tt.ready || errors.As(err, &nr) != tt.timeout {
 				t.Errorf("wait: %v", err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-sh/berth/internal/fakeconn"
 	"github.com/berth-sh/berth/remote"
@@ -25,6 +26,8 @@ func TestDeployRollback(t *testing.T) {
 		cause   func(error) bool  // what the error wraps
 		running map[string]string // afterwards
 		backup  bool              // web.berth-old is left (stopped)
+		// fails makes the ready probe fail fast: it waits its whole timeout.
+		fails bool
 	}{
 		{
 			name:  "new version never healthy",
@@ -37,13 +40,13 @@ func TestDeployRollback(t *testing.T) {
 			name:   "new version never answers the ready probe",
 			setup:  func(h *fakeconn.Host, _ *fakeconn.Conn) { h.Unready["web:2"] = true },
 			steps:  []string{"observe peek", "observe take", "swap-out web", "upload web.env", "wait web run", "rollback web", "wait web", "release"},
-			rolled: true, cause: isNotReady, running: map[string]string{"db": "db:1", "web": "web:1"},
+			rolled: true, cause: isNotReady, running: map[string]string{"db": "db:1", "web": "web:1"}, fails: true,
 		},
 		{
 			name:  "old version does not answer after the rollback",
 			setup: func(h *fakeconn.Host, _ *fakeconn.Conn) { h.Unready["web:2"], h.Unready["web:1"] = true, true },
 			steps: []string{"observe peek", "observe take", "swap-out web", "upload web.env", "wait web run", "rollback web", "wait web", "release"},
-			cause: isNotReady, running: map[string]string{"db": "db:1", "web": "web:1"},
+			cause: isNotReady, running: map[string]string{"db": "db:1", "web": "web:1"}, fails: true,
 		},
 		{
 			name:   "new version cannot be run",
@@ -102,7 +105,11 @@ func TestDeployRollback(t *testing.T) {
 			oldWeb := containerID(h, "web")
 			conn := fakeConn(h)
 			tt.setup(h, conn)
-			_, err := Deploy(context.Background(), conn, shop(t, "web", "web:2"), testOptions())
+			pb := shop(t, "web", "web:2")
+			if tt.fails {
+				pb.Containers[1].Ready.Timeout = 100 * time.Millisecond
+			}
+			_, err := Deploy(context.Background(), conn, pb, testOptions())
 
 			var rolled *RolledBackError
 			switch {
