@@ -71,39 +71,58 @@ func (e endpoint) addr() string { return net.JoinHostPort(e.host, strconv.Itoa(e
 // String is the name used in output and errors: user@host:port.
 func (e endpoint) String() string { return e.user + "@" + e.addr() }
 
-// splitTarget parses [user@]host[:port], with [v6]:port brackets allowed.
-func splitTarget(s string) (userName, host string, port int, err error) {
-	if s == "" {
-		return "", "", 0, errors.New("empty target")
-	}
+// SplitTarget is the one parser of target syntax, [user@]host[:port]: the
+// user is what precedes the last @ (as ssh reads it), an IPv6 address is
+// bracketed when a port follows ([::1]:2222) and may stand bare otherwise,
+// and the port is checked by ParsePort. It checks syntax only: host may be
+// an ssh config alias; callers that take only addresses (inventory) check
+// the host name themselves. Errors do not repeat s: callers name it.
+func SplitTarget(s string) (userName, host string, port int, err error) {
 	if i := strings.LastIndexByte(s, '@'); i >= 0 {
 		userName, s = s[:i], s[i+1:]
+		if userName == "" {
+			return "", "", 0, errors.New("empty user before @")
+		}
 	}
-	host = s
+	var p string
 	switch {
 	case strings.HasPrefix(s, "["):
-		h, p, err := net.SplitHostPort(s)
-		if err != nil {
-			if !strings.HasSuffix(s, "]") {
-				return "", "", 0, fmt.Errorf("parse target %q: %w", s, err)
-			}
-			h, p = strings.Trim(s, "[]"), ""
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", "", 0, errors.New("missing ] after IPv6 address")
 		}
-		host = h
-		if p != "" {
-			if port, err = ParsePort(p); err != nil {
-				return "", "", 0, err
+		host = s[1:end]
+		switch after := s[end+1:]; {
+		case after == "":
+		case strings.HasPrefix(after, ":"):
+			if p = after[1:]; p == "" {
+				return "", "", 0, errors.New("empty port")
 			}
+		default:
+			return "", "", 0, fmt.Errorf("unexpected %q after ]", after)
 		}
-	case strings.Count(s, ":") == 1:
-		h, p, _ := strings.Cut(s, ":")
-		host = h
-		if port, err = ParsePort(p); err != nil {
-			return "", "", 0, err
+		if !strings.Contains(host, ":") || net.ParseIP(host) == nil {
+			return "", "", 0, fmt.Errorf("%q in brackets is not an IPv6 address", host)
+		}
+	case strings.Count(s, ":") > 1:
+		// A bare IPv6 address cannot carry a port: brackets are needed for that.
+		if net.ParseIP(s) == nil {
+			return "", "", 0, fmt.Errorf("%q is not an IPv6 address (use [addr]:port for a port)", s)
+		}
+		host = s
+	default:
+		var hasPort bool
+		if host, p, hasPort = strings.Cut(s, ":"); hasPort && p == "" {
+			return "", "", 0, errors.New("empty port")
 		}
 	}
 	if host == "" {
-		return "", "", 0, fmt.Errorf("parse target %q: empty host", s)
+		return "", "", 0, errors.New("empty host")
+	}
+	if p != "" {
+		if port, err = ParsePort(p); err != nil {
+			return "", "", 0, err
+		}
 	}
 	return userName, host, port, nil
 }
@@ -122,9 +141,9 @@ func ParsePort(p string) (int, error) {
 // :port, the caller's defaults, the ssh config for the alias, and the
 // built-in defaults, the way OpenSSH's client does.
 func resolveEndpoint(target, defUser string, defPort int, cfg *sshConfig, home string) (endpoint, error) {
-	u, alias, port, err := splitTarget(target)
+	u, alias, port, err := SplitTarget(target)
 	if err != nil {
-		return endpoint{}, err
+		return endpoint{}, fmt.Errorf("parse target %q: %w", target, err)
 	}
 	e := endpoint{alias: alias, host: alias, user: u, port: port}
 	if hn := cfg.get(alias, "HostName"); hn != "" {

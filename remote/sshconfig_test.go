@@ -22,14 +22,24 @@ func TestSplitTarget(t *testing.T) {
 		{in: "[::1]:2200", host: "::1", port: 2200},
 		{in: "root@[fe80::1]", user: "root", host: "fe80::1"},
 		{in: "::1", host: "::1"},
+		{in: "[::1]", host: "::1"},
+		{in: "my_alias", host: "my_alias"},
 		{in: "host:0", wantErr: true},
+		{in: "host:", wantErr: true},
+		{in: "@host", wantErr: true},
+		{in: "[::1", wantErr: true},
+		{in: "[::1]x", wantErr: true},
+		{in: "[::1]:", wantErr: true},
+		{in: "[1.2.3.4]:22", wantErr: true},
+		{in: "[alias]", wantErr: true},
+		{in: "1:2:3", wantErr: true},
 		{in: "host:ssh", wantErr: true},
 		{in: "user@", wantErr: true},
 		{in: "", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			u, h, p, err := splitTarget(tt.in)
+			u, h, p, err := SplitTarget(tt.in)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("want an error, got %q %q %d", u, h, p)

@@ -104,10 +104,17 @@ complete -C 'berth deploy --pl'`},
 	}
 }
 
+// TestCompletionNeedsAShell: no shell, another shell or two shells are a
+// usage error, and print no script (a script on stdout would be sourced).
 func TestCompletionNeedsAShell(t *testing.T) {
-	for _, args := range [][]string{{"completion"}, {"completion", "tcsh"}} {
-		if _, _, code := berth(t, args...); code != exitUsage {
-			t.Errorf("berth %s: exit %d, want %d", strings.Join(args, " "), code, exitUsage)
-		}
+	for _, args := range [][]string{{"completion"}, {"completion", "tcsh"}, {"completion", "bash", "zsh"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if out, _, code := berth(t, args...); code != exitUsage || out != "" {
+				t.Errorf("berth %s: exit %d, stdout %d bytes; want %d and nothing", strings.Join(args, " "), code, len(out), exitUsage)
+			}
+		})
+	}
+	if out, _, code := berth(t, "completion", "bash"); code != 0 || out != bashCompletion {
+		t.Errorf("berth completion bash: exit %d, and not the bash script", code)
 	}
 }

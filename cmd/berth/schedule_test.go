@@ -286,7 +286,8 @@ func TestScheduleLeavesOthersUnitsAlone(t *testing.T) {
 
 func TestSystemdRunArgs(t *testing.T) {
 	spec := unitSpec{name: "berth-blog", dir: "/srv/blog", user: "alice", timeout: defaultRunTimeout,
-		env: []envVar{{"AWS_PROFILE", "prod x"}}, envFile: "/home/alice/.config/berth/blog.env",
+		// A % in the env file's path (from a home directory, say) is a systemd specifier unless doubled.
+		env: []envVar{{"AWS_PROFILE", "prod x"}}, envFile: "/home/alice/.config/berth/blog%h.env",
 		argv: []string{"/usr/local/bin/berth", "deploy", "--var", "greeting=$HOME 100%", "--quiet"}}
 	for _, version := range []int{252, 255} {
 		golden(t, fmt.Sprintf("schedule-systemd-run-%d.txt", version), strings.Join(systemdRunArgs(spec, version), "\n")+"\n")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/docker"
+	"github.com/berth-sh/berth/internal/fakeconn"
 	"github.com/berth-sh/berth/playbooks"
 )
 
@@ -146,11 +147,39 @@ func TestSecretsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestBackupWithoutKeyRefusesBeforeConnecting: secrets without a key are
+// refused before any command reaches the host; with a key, with
+// --no-secrets, or with no secrets to keep, the backup goes on to the host
+// (whose fake answers nothing, so it stops there).
 func TestBackupWithoutKeyRefusesBeforeConnecting(t *testing.T) {
-	pb := testPlaybook()
-	_, err := Backup(context.Background(), nil, pb, Dir(t.TempDir()), Options{})
-	if !errors.Is(err, ErrNoKey) {
-		t.Fatalf("Backup without a key: %v, want ErrNoKey", err)
+	key, err := Recipients("", "a phrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noSecrets := testPlaybook()
+	noSecrets.Secrets = nil
+	tests := []struct {
+		name    string
+		pb      *playbooks.Playbook
+		opts    Options
+		refused bool
+	}{
+		{"secrets and no key", testPlaybook(), Options{}, true},
+		{"secrets and a key", testPlaybook(), Options{Recipients: key}, false},
+		{"--no-secrets", testPlaybook(), Options{NoSecrets: true}, false},
+		{"no secrets to keep", noSecrets, Options{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := &fakeconn.Conn{H: fakeconn.NewHost(nil)}
+			_, err := Backup(context.Background(), conn, tt.pb, Dir(t.TempDir()), tt.opts)
+			if errors.Is(err, ErrNoKey) != tt.refused {
+				t.Errorf("backup: %v; refused for want of a key: %v, want %v", err, errors.Is(err, ErrNoKey), tt.refused)
+			}
+			if sent := len(conn.Calls()); (sent == 0) != tt.refused {
+				t.Errorf("%d commands reached the host", sent)
+			}
+		})
 	}
 }
 

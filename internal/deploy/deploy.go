@@ -37,6 +37,9 @@ type Options struct {
 	// afterStep, when set (by this package's tests), is called after each
 	// step of a container swap, with the step's name.
 	afterStep func(step string)
+	// lockPoll is the first pause between looks at a held lock; 0 is one
+	// second. This package's tests shorten it.
+	lockPoll time.Duration
 }
 
 func (o Options) stack(pb *playbooks.Playbook) (string, error) {
@@ -209,16 +212,27 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 // stale one, and waiting up to LockWait for another run to finish.
 func takeLock(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, req observeRequest, opts Options, rep ui.Host) (*State, error) {
 	deadline := time.Now().Add(opts.LockWait)
-	delay := time.Second
+	delay := opts.lockPoll
+	if delay == 0 {
+		delay = time.Second
+	}
 	for {
 		st, err := observe(ctx, conn, pb, req)
+		if err == nil {
+			err = checkObserved(st, rep)
+		}
+		if err == nil {
+			err = checkStateDir(conn.Host(), req.root, st)
+		}
+		if err != nil && (st == nil || st.Lock.Acquired) {
+			// The round trip may have taken the lock before it failed (a
+			// cancel or a dropped connection lost the answer; Docker failed
+			// after the prelude): free it when it is ours.
+			if relErr := releaseLock(ctx, conn, req.root+"/"+req.stack, req.lockInfo); relErr != nil {
+				rep.Warn("%v", relErr)
+			}
+		}
 		if err != nil {
-			return nil, err
-		}
-		if err := checkObserved(st, rep); err != nil {
-			return nil, err
-		}
-		if err := checkStateDir(conn.Host(), req.root, st); err != nil {
 			return nil, err
 		}
 		if st.Lock.Broke {

@@ -236,6 +236,11 @@ func TestComputeStrangers(t *testing.T) {
 			if errors.As(p.Err(), &se) != (tt.wantStrangers != nil) {
 				t.Errorf("Err() = %v", p.Err())
 			}
+			for _, name := range tt.wantStrangers {
+				if !strings.Contains(se.Error(), name) || !strings.Contains(text(p), "! container "+name+" of stack app") {
+					t.Errorf("%s is not named in the error (%v) or the plan:\n%s", name, se, text(p))
+				}
+			}
 		})
 	}
 }

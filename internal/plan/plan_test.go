@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"time"
+
 	"bytes"
 	"fmt"
 	"path/filepath"
@@ -230,6 +232,50 @@ func TestCompute(t *testing.T) {
 			want: []string{"= network wp-net (driver is overlay, playbook says bridge; remove the network to change it)"},
 		},
 		{
+			name: "command changed",
+			pb:   func(pb *playbooks.Playbook) { pb.Containers[1].Command = []string{"apache2-foreground", "-X"} },
+			want: []string{"~ container wordpress (recreate: command changed)"},
+		},
+		{
+			name: "health check added and removed",
+			pb: func(pb *playbooks.Playbook) {
+				pb.Containers[1].Health = &playbooks.Health{Cmd: []string{"true"}, Interval: time.Second, Retries: 1}
+				pb.Containers[0].Health = nil
+			},
+			want: []string{"~ container mysql-server (recreate: health check removed)", "~ container wordpress (recreate: health check added)"},
+		},
+		{
+			name: "hash differs, stored spec the same",
+			host: func(obs *docker.Observed) { obs.Containers["wordpress"].Labels[docker.LabelHash] = "x" },
+			want: []string{"~ container wordpress (recreate: spec changed)"},
+		},
+		{
+			name: "spec cannot be built",
+			pb:   func(pb *playbooks.Playbook) { pb.Containers[1].Ports = []string{"eighty"} },
+			want: []string{`~ container wordpress (recreate: canonicalize container wordpress: port "eighty": want [ip:]host:container[/proto])`},
+		},
+		{
+			name: "image IDs without a digest prefix",
+			host: func(obs *docker.Observed) {
+				obs.Containers["wordpress"].ImageID = "0123456789abcdef"
+				obs.Images["wordpress:6-apache"] = "fedcba9876543210"
+			},
+			want: []string{"~ container wordpress (recreate: image updated (0123456789ab -> fedcba987654))"},
+		},
+		{
+			name: "external networks",
+			pb: func(pb *playbooks.Playbook) {
+				pb.Networks = append(pb.Networks, playbooks.Network{Name: "edge", External: true}, playbooks.Network{Name: "gone", External: true})
+			},
+			host: func(obs *docker.Observed) { obs.Networks["edge"] = &docker.NetworkState{Name: "edge"} },
+			want: []string{"= network edge (external)", "! external network gone does not exist on the host"},
+			check: func(t *testing.T, p *Plan) {
+				if !p.InSync() || len(p.Warnings) != 1 {
+					t.Errorf("in sync %v, warnings %q", p.InSync(), p.Warnings)
+				}
+			},
+		},
+		{
 			name: "external objects",
 			pb: func(pb *playbooks.Playbook) {
 				pb.Volumes = append(pb.Volumes, playbooks.Volume{Name: "shared", External: true}, playbooks.Volume{Name: "gone", External: true})
@@ -312,6 +358,11 @@ Plan: 0 to create, 0 to recreate, 0 to start, 5 to remove, 2 unchanged.
 	withVolumes := text(Destroy("wordpress", pb, obs, true))
 	if !strings.Contains(withVolumes, "- volume mysql-volume (data deleted)\n") {
 		t.Errorf("destroy --volumes:\n%s", withVolumes)
+	}
+	pb.Volumes = append(pb.Volumes, playbooks.Volume{Name: "ext-vol", External: true})
+	obs.Volumes["ext-vol"] = &docker.VolumeState{Name: "ext-vol"}
+	if got := text(Destroy("wordpress", pb, obs, true)); !strings.Contains(got, "= volume ext-vol (external)\n") {
+		t.Errorf("destroy --volumes with an external volume:\n%s", got)
 	}
 	if p := Destroy("wordpress", pb, nil, true); len(p.Actions) != 0 {
 		t.Errorf("destroy on an empty host: %s", text(p))
