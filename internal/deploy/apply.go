@@ -237,22 +237,31 @@ func swapTimeout(c *playbooks.Container) time.Duration {
 }
 
 // settleLeftovers deals with backups an interrupted run left behind: when the
-// container they stood in for exists, the backup goes; when it does not, the
-// backup is the last good version and comes back.
+// container they stood in for exists and is proven up, the backup goes;
+// otherwise the backup is the last good version and comes back.
 func settleLeftovers(ctx context.Context, conn remote.Conn, st *State, backups []string, rep ui.Host) error {
 	for _, backup := range backups {
 		name, _ := playbooks.BackupOf(backup)
-		if _, ok := st.Docker.Containers[name]; ok {
+		if successor, ok := st.Docker.Containers[name]; ok && provenUp(successor) {
 			rep.Progress("removing %s, a backup an interrupted deploy left behind", backup)
 			if err := conn.Run(ctx, remote.Cmd{Args: docker.RemoveArgs(backup)}); err != nil {
 				return fmt.Errorf("remove leftover %s: %w", backup, err)
 			}
 			continue
 		}
+		// A successor that is not running, unhealthy or still starting was never
+		// proven: the backup is the last version known to serve, so it comes
+		// back, and the plan redoes the swap with its waits.
 		rep.Warn("restoring %s from %s: an interrupted deploy left it aside", name, backup)
 		if err := remote.Script(ctx, conn, rollbackScript, nil, name, backup); err != nil {
 			return fmt.Errorf("restore %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// provenUp says whether a container an interrupted run started is known to
+// serve: running, and healthy when it has a health check.
+func provenUp(c *docker.ContainerState) bool {
+	return c.Running && (c.Health == "" || c.Health == "healthy")
 }

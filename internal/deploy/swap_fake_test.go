@@ -228,6 +228,12 @@ func TestSettleLeftovers(t *testing.T) {
 		{"backup alone comes back, then is replaced", crashAfterSwapOut, []string{"web", "web:2"}, "",
 			[]string{"observe peek", "observe take", "rollback web", "observe peek",
 				"swap-out web", "upload web.env", "wait web run", "docker rm web.berth-old", "release"}, "web:2", false},
+		{"backup beside an unhealthy successor comes back", then(crashAfterStart, health("web", "unhealthy")), nil, "",
+			[]string{"observe peek", "observe take", "rollback web", "observe peek", "release"}, "web:1", false},
+		{"backup beside a successor still starting comes back", then(crashAfterStart, health("web", "starting")), nil, "",
+			[]string{"observe peek", "observe take", "rollback web", "observe peek", "release"}, "web:1", false},
+		{"backup beside an exited successor comes back", then(crashAfterStart, exited("web")), nil, "",
+			[]string{"observe peek", "observe take", "rollback web", "observe peek", "release"}, "web:1", false},
 		{"removing it fails", crashAfterStart, nil, "docker rm web.berth-old",
 			[]string{"observe peek", "observe take", "docker rm web.berth-old", "release"}, "web:1", true},
 		{"restoring it fails", crashAfterSwapOut, nil, "rollback web",
@@ -261,4 +267,20 @@ func TestSettleLeftovers(t *testing.T) {
 			}
 		})
 	}
+}
+
+func then(fs ...func(h *fakeconn.Host)) func(h *fakeconn.Host) {
+	return func(h *fakeconn.Host) {
+		for _, f := range fs {
+			f(h)
+		}
+	}
+}
+
+func health(name, status string) func(h *fakeconn.Host) {
+	return func(h *fakeconn.Host) { h.Containers[name].Health = status }
+}
+
+func exited(name string) func(h *fakeconn.Host) {
+	return func(h *fakeconn.Host) { h.Containers[name].Status = "exited" }
 }
