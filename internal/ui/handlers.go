@@ -31,11 +31,11 @@ func (j *JSON) Handle(e Event) {
 
 // encode puts type and time in front of the event's own fields.
 func encode(e Event, at time.Time) ([]byte, error) {
-	body, err := json.Marshal(e)
+	body, err := marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s event: %w", e.EventType(), err)
 	}
-	head, _ := json.Marshal(struct {
+	head, _ := marshal(struct {
 		Type string    `json:"type"`
 		Time time.Time `json:"time"`
 	}{e.EventType(), at})
@@ -49,6 +49,17 @@ func encode(e Event, at time.Time) ([]byte, error) {
 	}
 	b.WriteByte('\n')
 	return b.Bytes(), nil
+}
+
+// marshal is json.Marshal without HTML escapes: "a -> b" stays readable.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Host binds a handler to one host, for code that works on one host.
