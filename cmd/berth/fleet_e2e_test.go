@@ -86,8 +86,8 @@ func TestFleetPartialFailureAndDNS(t *testing.T) {
 		result := s.Data["result"].(string)
 		switch i {
 		case 1, 3:
-			if !strings.HasPrefix(result, "FAILED") {
-				t.Errorf("host %d: result %q, want FAILED", i, result)
+			if result != "failed" || s.Data["error"] == nil {
+				t.Errorf("host %d: result %q (%v), want failed with its error", i, result, s.Data["error"])
 			}
 		default:
 			okHosts = append(okHosts, h.Addr)
@@ -131,10 +131,10 @@ func TestFleetRollingBatchesStopAfterFailedWave(t *testing.T) {
 		t.Fatalf("exit %d, want %d", code, exitFailure)
 	}
 	sums := summaries(t, out)
-	want := []string{"changed", "FAILED", "skipped"}
+	want := []string{"changed", "failed", "skipped"}
 	for i, h := range f.Hosts {
 		result := sums[h.Target("root")].Data["result"].(string)
-		if !strings.HasPrefix(result, want[i]) {
+		if result != want[i] {
 			t.Errorf("host %d: %q, want %s", i, result, want[i])
 		}
 	}
