@@ -23,7 +23,7 @@ func TestEventsDocumented(t *testing.T) {
 	}
 	documented := docFields(string(doc))
 	inCode := map[string][]string{}
-	for _, e := range Events() {
+	for _, e := range allEvents() {
 		inCode[e.EventType()] = jsonFields(reflect.TypeOf(e), "")
 	}
 	for typ, fields := range inCode {
@@ -98,7 +98,7 @@ func jsonFields(t reflect.Type, prefix string) []string {
 	return out
 }
 
-// TestEventsListsEveryType: Events, which the documentation check walks,
+// TestEventsListsEveryType: allEvents, which the documentation check walks,
 // has every type of the package that is an event.
 func TestEventsListsEveryType(t *testing.T) {
 	fset := token.NewFileSet()
@@ -107,7 +107,7 @@ func TestEventsListsEveryType(t *testing.T) {
 		t.Fatal(err)
 	}
 	listed := map[string]bool{}
-	for _, e := range Events() {
+	for _, e := range allEvents() {
 		listed[reflect.TypeOf(e).Name()] = true
 	}
 	for _, f := range pkgs["ui"].Files {
@@ -117,7 +117,7 @@ func TestEventsListsEveryType(t *testing.T) {
 				continue
 			}
 			if id, ok := fn.Recv.List[0].Type.(*ast.Ident); ok && !listed[id.Name] {
-				t.Errorf("%s is an event but not in Events()", id.Name)
+				t.Errorf("%s is an event but not in allEvents()", id.Name)
 			}
 		}
 	}

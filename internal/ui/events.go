@@ -20,8 +20,8 @@ type Handler interface {
 	Handle(Event)
 }
 
-// Events lists one value of every event type, for documentation checks.
-func Events() []Event {
+// allEvents lists one value of every event type, for the documentation check.
+func allEvents() []Event {
 	return []Event{Progress{}, Warning{}, Plan{}, Action{}, Wait{}, Lock{}, DNS{}, Status{},
 		Summary{}, RunSummary{}, Bootstrap{}, Backup{}, Restore{}, Unlock{}, Pruned{}}
 }
