@@ -14,6 +14,12 @@ import (
 	"time"
 )
 
+// allEvents lists one value of every event type, for the documentation check.
+func allEvents() []Event {
+	return []Event{Progress{}, Warning{}, Plan{}, Action{}, Wait{}, Lock{}, DNS{}, Status{},
+		Summary{}, RunSummary{}, Bootstrap{}, Backup{}, Restore{}, Unlock{}, Pruned{}}
+}
+
 // TestEventsDocumented: docs/EVENTS.md names every event type and every
 // field the JSON stream carries, and nothing else.
 func TestEventsDocumented(t *testing.T) {

@@ -20,12 +20,6 @@ type Handler interface {
 	Handle(Event)
 }
 
-// allEvents lists one value of every event type, for the documentation check.
-func allEvents() []Event {
-	return []Event{Progress{}, Warning{}, Plan{}, Action{}, Wait{}, Lock{}, DNS{}, Status{},
-		Summary{}, RunSummary{}, Bootstrap{}, Backup{}, Restore{}, Unlock{}, Pruned{}}
-}
-
 // Duration is a time.Duration that goes into JSON as whole milliseconds.
 type Duration time.Duration
 
