@@ -145,7 +145,7 @@ func TestDeployBootstrap(t *testing.T) {
 	if len(changes) != 2 || !strings.Contains(changes[0], "added admin to the docker group") {
 		t.Errorf("bootstrap changes %q, want the docker group and the state directory", changes)
 	}
-	if s := summaries(t, out)[h.Target("admin")]; s.Data["result"] != "changed" {
+	if s := summaries(t, out)[h.ID("admin")]; s.Data["result"] != "changed" {
 		t.Errorf("deploy result %v", s.Data["result"])
 	}
 

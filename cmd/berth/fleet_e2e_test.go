@@ -79,9 +79,9 @@ func TestFleetPartialFailureAndDNS(t *testing.T) {
 	sums := summaries(t, out)
 	var okHosts []string
 	for i, h := range f.Hosts {
-		s, found := sums[h.Target("root")]
+		s, found := sums[h.ID("root")]
 		if !found {
-			t.Fatalf("no summary for %s", h.Target("root"))
+			t.Fatalf("no summary for %s", h.ID("root"))
 		}
 		result := s.Data["result"].(string)
 		switch i {
@@ -133,7 +133,7 @@ func TestFleetRollingBatchesStopAfterFailedWave(t *testing.T) {
 	sums := summaries(t, out)
 	want := []string{"changed", "failed", "skipped"}
 	for i, h := range f.Hosts {
-		result := sums[h.Target("root")].Data["result"].(string)
+		result := sums[h.ID("root")].Data["result"].(string)
 		if result != want[i] {
 			t.Errorf("host %d: %q, want %s", i, result, want[i])
 		}
@@ -198,7 +198,7 @@ func TestStoppedRolloutKeepsServingHostsInDNS(t *testing.T) {
 	}
 	sums := summaries(t, out)
 	for _, i := range []int{4, 5} {
-		s := sums[f.Hosts[i].Target("root")]
+		s := sums[f.Hosts[i].ID("root")]
 		if s.Data["skipped"] != true {
 			t.Errorf("host %d: %+v, want skipped", i, s)
 		}
