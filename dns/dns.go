@@ -35,27 +35,6 @@ type Change struct {
 	ZoneID    string // the provider's zone, when it has zones
 }
 
-// String renders the change as a plan line:
-//
-//   - dns blog.example.com A 1.2.3.4 (ttl 60)
-//     ~ dns blog.example.com A 1.2.3.4 -> 1.2.3.4, 5.6.7.8 (ttl 60)
-//     = dns blog.example.com A 1.2.3.4 (unchanged)
-func (c *Change) String() string {
-	name := strings.TrimSuffix(c.Name, ".")
-	after := strings.Join(c.After, ", ")
-	switch {
-	case !c.Needed:
-		return fmt.Sprintf("= dns %s %s %s (unchanged)", name, c.Type, after)
-	case len(c.Before) == 0:
-		return fmt.Sprintf("+ dns %s %s %s (ttl %d)", name, c.Type, after, c.TTL)
-	}
-	ttl := fmt.Sprintf("ttl %d", c.TTL)
-	if c.BeforeTTL != c.TTL {
-		ttl = fmt.Sprintf("ttl %d -> %d", c.BeforeTTL, c.TTL)
-	}
-	return fmt.Sprintf("~ dns %s %s %s -> %s (%s)", name, c.Type, strings.Join(c.Before, ", "), after, ttl)
-}
-
 // NormalizeName lower-cases a DNS name, adds the trailing dot, and checks its
 // syntax (see CheckHostname) and that it lies inside a zone. A leading "*"
 // label (a wildcard) is allowed; Route 53's \052 escape for it is accepted too.

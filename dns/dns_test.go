@@ -6,30 +6,6 @@ import (
 	"testing"
 )
 
-func TestChangeString(t *testing.T) {
-	tests := []struct {
-		name string
-		c    Change
-		want string
-	}{
-		{"create", Change{Name: "blog.example.com.", Type: "A", TTL: 60, After: []string{"1.2.3.4"}, Needed: true},
-			"+ dns blog.example.com A 1.2.3.4 (ttl 60)"},
-		{"update", Change{Name: "blog.example.com.", Type: "A", TTL: 60, BeforeTTL: 60, Before: []string{"1.2.3.4"}, After: []string{"1.2.3.4", "5.6.7.8"}, Needed: true},
-			"~ dns blog.example.com A 1.2.3.4 -> 1.2.3.4, 5.6.7.8 (ttl 60)"},
-		{"ttl only", Change{Name: "blog.example.com.", Type: "A", TTL: 60, BeforeTTL: 300, Before: []string{"1.2.3.4"}, After: []string{"1.2.3.4"}, Needed: true},
-			"~ dns blog.example.com A 1.2.3.4 -> 1.2.3.4 (ttl 300 -> 60)"},
-		{"unchanged", Change{Name: "blog.example.com.", Type: "A", TTL: 60, BeforeTTL: 60, Before: []string{"1.2.3.4"}, After: []string{"1.2.3.4"}},
-			"= dns blog.example.com A 1.2.3.4 (unchanged)"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.c.String(); got != tt.want {
-				t.Errorf("got  %q\nwant %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestNormalizeName(t *testing.T) {
 	tests := []struct {
 		in, want string

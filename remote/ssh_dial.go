@@ -26,16 +26,7 @@ const (
 // network errors until opts.ConnectTimeout. Host key and authentication
 // failures are returned at once.
 func DialSSH(ctx context.Context, target string, opts SSHOptions) (*SSH, error) {
-	explicitConfig := opts.SSHConfigFile != ""
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", target, err)
-	}
-	cfg, err := loadSSHConfig(opts.SSHConfigFile, explicitConfig)
-	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", target, err)
-	}
-	ep, err := resolveEndpoint(target, opts.User, opts.Port, cfg, opts.HomeDir)
+	opts, cfg, ep, err := resolveTarget(target, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", target, err)
 	}

@@ -212,3 +212,29 @@ func ConfiguredUser(opts SSHOptions, host string) (string, error) {
 	}
 	return cfg.get(host, "User"), nil
 }
+
+// HostID is the one id output gives a host: user@host:port after the ssh
+// config is applied (HostName, User, Port), the same as (*SSH).Host once
+// connected, so a host that was never reached is named like one that was.
+func HostID(target string, opts SSHOptions) (string, error) {
+	_, _, ep, err := resolveTarget(target, opts)
+	if err != nil {
+		return "", err
+	}
+	return ep.String(), nil
+}
+
+// resolveTarget defaults opts, loads the ssh config and resolves target.
+func resolveTarget(target string, opts SSHOptions) (SSHOptions, *sshConfig, endpoint, error) {
+	explicit := opts.SSHConfigFile != ""
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return opts, nil, endpoint{}, err
+	}
+	cfg, err := loadSSHConfig(opts.SSHConfigFile, explicit)
+	if err != nil {
+		return opts, nil, endpoint{}, err
+	}
+	ep, err := resolveEndpoint(target, opts.User, opts.Port, cfg, opts.HomeDir)
+	return opts, cfg, ep, err
+}

@@ -138,3 +138,35 @@ func TestParsePort(t *testing.T) {
 		}
 	}
 }
+
+// TestHostID: a target is named after the ssh config is applied, so an
+// alias and its HostName, or a host with and without its default port,
+// are one id.
+func TestHostID(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config")
+	if err := os.WriteFile(cfg, []byte("Host blog\n  HostName 10.0.0.5\n  User admin\n  Port 2222\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		target string
+		opts   SSHOptions
+		want   string
+	}{
+		{"blog", SSHOptions{}, "admin@10.0.0.5:2222"},
+		{"root@blog", SSHOptions{}, "root@10.0.0.5:2222"},
+		{"blog:22", SSHOptions{}, "admin@10.0.0.5:22"},
+		{"10.0.0.7", SSHOptions{User: "deploy"}, "deploy@10.0.0.7:22"},
+		{"10.0.0.7", SSHOptions{User: "deploy", Port: 2200}, "deploy@10.0.0.7:2200"},
+		{"ops@[2001:db8::1]:2022", SSHOptions{}, "ops@[2001:db8::1]:2022"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			tt.opts.SSHConfigFile, tt.opts.HomeDir = cfg, dir
+			got, err := HostID(tt.target, tt.opts)
+			if err != nil || got != tt.want {
+				t.Fatalf("HostID(%q) = %q, %v; want %q", tt.target, got, err, tt.want)
+			}
+		})
+	}
+}

@@ -137,23 +137,23 @@ func (a *App) onSignals(sigs <-chan os.Signal, cancel func(), exit func(int)) {
 	exit(exitInterrupted)
 }
 
-// liveReporter adds a live count of hosts done when stderr is a terminal;
-// the returned func counts a host and stop removes the line.
-func (a *App) liveReporter(c *cli.Context, rep ui.Reporter, total int) (ui.Reporter, func(), func()) {
+// withLive adds a live count of hosts done to human output when stderr is a
+// terminal; the returned func counts a host and stop removes the line.
+func (a *App) withLive(h ui.Handler, total int) (ui.Handler, func(), func()) {
 	f, ok := a.stderrRaw.(*os.File)
-	if c.Bool("json") || !ok || !term.IsTerminal(int(f.Fd())) {
-		return rep, nil, func() {}
+	if _, text := h.(*ui.Text); !text || !ok || !term.IsTerminal(int(f.Fd())) {
+		return h, nil, func() {}
 	}
-	live := ui.NewLive(rep, a.stderr, total)
+	live := ui.NewLive(h, a.stderr, total)
 	return live, live.HostDone, live.Close
 }
 
-// reporter picks human lines or the JSON event stream.
-func (a *App) reporter(c *cli.Context) ui.Reporter {
+// handler picks, once per command, human lines or the JSON event stream.
+func (a *App) handler(c *cli.Context) ui.Handler {
 	if c.Bool("json") {
 		return ui.NewJSON(a.stdout)
 	}
-	return ui.NewHuman(a.stdout, a.stderr, c.Bool("quiet"))
+	return ui.NewText(a.stdout, a.stderr, c.Bool("quiet"))
 }
 
 func printVersion(c *cli.Context) error {

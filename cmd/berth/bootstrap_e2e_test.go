@@ -6,7 +6,6 @@ import (
 
 	"github.com/berth-sh/berth/internal/hosttest"
 	"github.com/berth-sh/berth/internal/testimage"
-	"github.com/berth-sh/berth/internal/ui"
 )
 
 // hostFlags reach one harness host as user, with the fleet's key and known_hosts.
@@ -16,17 +15,17 @@ func hostFlags(f *hosttest.Fleet, h *hosttest.Host, user string) []string {
 
 // bootstrapRun runs berth bootstrap --json and returns its one host's result
 // event and the run's cost summary.
-func bootstrapRun(t *testing.T, wantCode int, args ...string) (result, cost ui.Event) {
+func bootstrapRun(t *testing.T, wantCode int, args ...string) (result, cost jsonEvent) {
 	t.Helper()
 	out, _, code := berth(t, append([]string{"bootstrap", "--json"}, args...)...)
 	if code != wantCode {
 		t.Fatalf("bootstrap: exit %d, want %d", code, wantCode)
 	}
 	for _, e := range events(t, out) {
-		switch e.Kind {
-		case ui.KindResult:
+		switch e.Type {
+		case "bootstrap":
 			result = e
-		case ui.KindSummary:
+		case "run_summary":
 			cost = e
 		}
 	}
@@ -92,8 +91,8 @@ func TestBootstrapFreshHost(t *testing.T) {
 	}
 
 	res, cost := bootstrapRun(t, 0, admin...)
-	if n := len(anyStrings(res.Data["changes"])); n != 0 || !strings.HasPrefix(res.Message, "ready") {
-		t.Errorf("second bootstrap: %d change(s): %s", n, res.Message)
+	if n := len(anyStrings(res.Data["changes"])); n != 0 || res.Data["docker"] == "" {
+		t.Errorf("second bootstrap: %d change(s): %v", n, res.Data)
 	}
 	if cost.Data["connections"] != 1.0 || cost.Data["round_trips"] != 1.0 {
 		t.Errorf("second bootstrap cost %v connection(s), %v round trip(s); want 1 and 1", cost.Data["connections"], cost.Data["round_trips"])
@@ -139,14 +138,14 @@ func TestDeployBootstrap(t *testing.T) {
 	}
 	var changes []string
 	for _, e := range events(t, out) {
-		if e.Kind == ui.KindResult && e.Data["changes"] != nil {
+		if e.Type == "bootstrap" {
 			changes = anyStrings(e.Data["changes"])
 		}
 	}
 	if len(changes) != 2 || !strings.Contains(changes[0], "added admin to the docker group") {
 		t.Errorf("bootstrap changes %q, want the docker group and the state directory", changes)
 	}
-	if s := summaries(t, out)[h.Target("admin")]; s.Data["result"] != "changed" {
+	if s := summaries(t, out)[h.ID("admin")]; s.Data["result"] != "changed" {
 		t.Errorf("deploy result %v", s.Data["result"])
 	}
 
@@ -154,9 +153,9 @@ func TestDeployBootstrap(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("second run: exit %d", code)
 	}
-	var sum ui.Event
+	var sum jsonEvent
 	for _, e := range events(t, out) {
-		if e.Kind == ui.KindSummary {
+		if e.Type == "summary" {
 			sum = e
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -62,7 +61,7 @@ func (a *App) backup(c *cli.Context) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	rep := a.reporter(c)
+	rep := a.handler(c)
 	r, err := a.prepare(c, true)
 	if err != nil {
 		return err
@@ -93,7 +92,7 @@ func (a *App) backup(c *cli.Context) error {
 		if keep := c.Int("keep"); keep > 0 {
 			removed, err := backup.Prune(ctx, hostDir, keep)
 			for _, name := range removed {
-				rep.Report(ui.Event{Kind: ui.KindProgress, Host: conn.Host(), Message: "pruned backup " + name})
+				rep.Handle(ui.Pruned{Host: conn.Host(), Backup: name})
 			}
 			if err != nil {
 				return struct{}{}, err
@@ -104,22 +103,14 @@ func (a *App) backup(c *cli.Context) error {
 	return err
 }
 
-func (a *App) reportBackup(rep ui.Reporter, host string, dst backup.Store, res *backup.Result) {
+func (a *App) reportBackup(rep ui.Handler, host string, dst backup.Store, res *backup.Result) {
 	m := res.Manifest
 	var size int64
 	for _, v := range m.Volumes {
 		size += v.Size
 	}
-	secrets := "no secrets"
-	if m.Secrets != nil {
-		secrets = "secrets encrypted"
-	}
-	msg := fmt.Sprintf("backup %s: %d volume(s), %d bytes compressed, %s, method %s, downtime %s",
-		dst, len(m.Volumes), size, secrets, m.Method, res.Downtime.Round(time.Millisecond))
-	rep.Report(ui.Event{Kind: ui.KindResult, Host: host, Message: msg, Data: map[string]any{
-		"dir": dst.String(), "volumes": len(m.Volumes), "bytes": size, "secrets": m.Secrets != nil,
-		"method": m.Method, "downtime_ms": res.Downtime.Milliseconds(), "stopped": res.Stopped,
-	}})
+	rep.Handle(ui.Backup{Host: host, Dir: dst.String(), Volumes: len(m.Volumes), Bytes: size, Secrets: m.Secrets != nil,
+		Method: m.Method, Downtime: ui.Duration(res.Downtime), Stopped: res.Stopped})
 }
 
 // pathSafe turns a host's name (user@addr:port) into one directory name.
@@ -186,7 +177,7 @@ Example:
 }
 
 func (a *App) restore(c *cli.Context) error {
-	rep := a.reporter(c)
+	rep := a.handler(c)
 	src, err := destStore(c, c.String("from"))
 	if err != nil {
 		return err
@@ -229,10 +220,8 @@ func (a *App) restore(c *cli.Context) error {
 		if err != nil {
 			return struct{}{}, err
 		}
-		rep.Report(ui.Event{Kind: ui.KindResult, Host: conn.Host(),
-			Message: fmt.Sprintf("restored %d volume(s) from %s (taken %s on %s), deployed healthy; downtime %s",
-				len(res.Volumes), src, m.Time.Format(time.RFC3339), m.Host, res.Downtime.Round(time.Millisecond)),
-			Data: map[string]any{"volumes": res.Volumes, "stopped": res.Stopped, "downtime_ms": res.Downtime.Milliseconds(), "from": src.String()}})
+		rep.Handle(ui.Restore{Host: conn.Host(), From: src.String(), Taken: m.Time, TakenOn: m.Host,
+			Volumes: res.Volumes, Stopped: res.Stopped, Downtime: ui.Duration(res.Downtime)})
 		return struct{}{}, nil
 	})
 	return err

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,7 +29,7 @@ Example:
    berth deploy --ec2-tag Name=blog --domain blog.example.com`,
 		Flags: concat(targetFlags(), outputFlags()),
 		Action: func(c *cli.Context) error {
-			rep := a.reporter(c)
+			rep := a.handler(c)
 			r, err := a.prepare(c, false)
 			if err != nil {
 				return err
@@ -50,17 +48,11 @@ Example:
 }
 
 // bootstrapHost runs bootstrap on one host and reports what it did.
-func bootstrapHost(ctx context.Context, conn remote.Conn, rep ui.Reporter) (*bootstrap.Result, error) {
-	h := ui.Host{R: rep, Name: conn.Host()}
-	res, err := bootstrap.Run(ctx, conn, h)
+func bootstrapHost(ctx context.Context, conn remote.Conn, rep ui.Handler) (*bootstrap.Result, error) {
+	res, err := bootstrap.Run(ctx, conn, ui.Host{R: rep, Name: conn.Host()})
 	if err != nil {
 		return res, err
 	}
-	data := map[string]any{"os": res.OS, "docker": res.Version, "changes": res.Changes}
-	if len(res.Changes) == 0 {
-		h.Emit(ui.KindResult, fmt.Sprintf("ready: Docker %s, nothing to change", res.Version), data)
-		return res, nil
-	}
-	h.Emit(ui.KindResult, fmt.Sprintf("bootstrapped %s: %s; Docker %s", res.OS, strings.Join(res.Changes, "; "), res.Version), data)
+	rep.Handle(ui.Bootstrap{Host: conn.Host(), OS: res.OS, Docker: res.Version, Changes: res.Changes})
 	return res, nil
 }

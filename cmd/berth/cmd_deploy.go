@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/fleet"
+	"github.com/berth-sh/berth/internal/inventory"
 	"github.com/berth-sh/berth/internal/rollout"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/remote"
@@ -97,7 +96,7 @@ belongs to another stack or has no berth label (foreign; see --adopt).`,
 
 // converge is deploy and plan: the same rollout, plan stopping after the plan.
 func (a *App) converge(c *cli.Context, dryRun bool) error {
-	rep := a.reporter(c)
+	rep := a.handler(c)
 	r, err := a.prepare(c, true)
 	if err != nil {
 		return err
@@ -106,7 +105,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	rep, hostDone, stopLive := a.liveReporter(c, rep, len(r.hosts))
+	rep, hostDone, stopLive := a.withLive(rep, len(r.hosts))
 	defer stopLive()
 	var prepare func(context.Context, remote.Conn) error
 	if c.Bool("bootstrap") && !dryRun {
@@ -138,13 +137,8 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 	})
 	stopLive()
 
-	rows := deployRows(res.Hosts)
 	o := outcomeOf(res, dryRun)
-	if o.inSync() && !c.Bool("json") {
-		a.inSyncLine(rep, rows)
-	} else {
-		a.summary(rep, c.Bool("json"), rows, dryRun)
-	}
+	summary(rep, deployRows(res.Hosts), dryRun, o.inSync())
 	return o.err(c.Bool("detailed-exitcode"))
 }
 
@@ -198,7 +192,8 @@ func (o outcome) err(detailed bool) error {
 
 // summaryRow is one host's line in a deploy, plan or destroy summary.
 type summaryRow struct {
-	host     string
+	host     string         // the host's id
+	name     string         // the target's own name, when it has one besides
 	res      *deploy.Result // nil when the host was never reached
 	stats    remote.Stats
 	err      error
@@ -209,9 +204,17 @@ type summaryRow struct {
 func deployRows(hosts []rollout.HostResult) []summaryRow {
 	rows := make([]summaryRow, len(hosts))
 	for i, h := range hosts {
-		rows[i] = summaryRow{host: h.Name, res: h.Deploy, stats: h.Stats, err: h.Err, skipped: h.Skipped, duration: h.Duration}
+		rows[i] = summaryRow{host: h.Name, name: alias(h.Target, h.Name), res: h.Deploy, stats: h.Stats, err: h.Err, skipped: h.Skipped, duration: h.Duration}
 	}
 	return rows
+}
+
+// alias is the target's own name when it says more than its id.
+func alias(t inventory.Target, id string) string {
+	if t.Name == t.Addr || t.Name == id {
+		return ""
+	}
+	return t.Name
 }
 
 // fleetExitCode is 3 when every failure was a held lock, else 1.
@@ -230,65 +233,43 @@ func fleetExitCode(rows []summaryRow) int {
 	return code
 }
 
-// summary prints one row per host (a table for people, events for --json).
-// A host the rollout skipped did not converge, and the closing line says so.
-func (a *App) summary(rep ui.Reporter, jsonOut bool, rows []summaryRow, dryRun bool) {
-	var b bytes.Buffer
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tCHANGES\tCONNECTIONS\tROUND TRIPS\tDURATION\tRESULT")
-	ok, failed, skipped := 0, 0, 0
+// summary reports one row per host, then the run's closing line: a table
+// for people (one line on stderr when nothing needed a change, so scheduled
+// runs stay quiet), events for --json. A host the rollout skipped did not
+// converge, and the closing line says so.
+func summary(h ui.Handler, rows []summaryRow, dryRun, inSync bool) {
+	run := ui.RunSummary{Hosts: len(rows), InSync: inSync}
 	for _, r := range rows {
-		changes, result := 0, "ok"
+		s := ui.Summary{Host: r.host, Name: r.name, Result: ui.SummaryOK, Connections: r.stats.Connections,
+			RoundTrips: r.stats.RoundTrips(), Duration: ui.Duration(r.duration), Skipped: r.skipped}
 		if res := r.res; res != nil {
 			if res.Plan != nil {
-				changes = res.Plan.Changes()
+				s.Changes = res.Plan.Changes()
 			}
 			if !dryRun {
-				changes = res.Applied
+				s.Changes = res.Applied
 			}
 		}
-		conns, trips := r.stats.Connections, r.stats.RoundTrips()
 		switch {
 		case r.skipped:
-			result = "skipped (rollout stopped)"
-			skipped++
+			s.Result = ui.SummarySkipped
+			run.Skipped++
 		case r.err != nil:
-			result = "FAILED: " + r.err.Error()
-			failed++
-		case dryRun && changes > 0:
-			result, ok = "drift", ok+1
-		case changes > 0:
-			result, ok = "changed", ok+1
+			s.Result, s.Error = ui.SummaryFailed, r.err.Error()
+			run.Failed++
+		case dryRun && s.Changes > 0:
+			s.Result = ui.SummaryDrift
+			run.OK++
+		case s.Changes > 0:
+			s.Result = ui.SummaryChanged
+			run.OK++
 		default:
-			ok++
+			run.OK++
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", r.host, changes, conns, trips, r.duration.Round(time.Millisecond), result)
-		if !jsonOut {
-			continue
-		}
-		rep.Report(ui.Event{Kind: ui.KindSummary, Host: r.host, Message: result, Data: map[string]any{
-			"changes": changes, "connections": conns, "round_trips": trips,
-			"duration_ms": r.duration.Milliseconds(), "result": result, "skipped": r.skipped,
-		}})
+		run.Connections += s.Connections
+		run.RoundTrips += s.RoundTrips
+		run.Duration = max(run.Duration, s.Duration)
+		h.Handle(s)
 	}
-	tw.Flush()
-	if skipped > 0 {
-		fmt.Fprintf(&b, "%d of %d host(s) done; %d failed, %d not converged (skipped)\n", ok, len(rows), failed, skipped)
-	}
-	if !jsonOut {
-		rep.Report(ui.Event{Kind: ui.KindResult, Message: b.String()})
-	}
-}
-
-// inSyncLine is all a run with nothing to change prints (nothing with --quiet):
-// scheduled runs stay quiet.
-func (a *App) inSyncLine(rep ui.Reporter, rows []summaryRow) {
-	var total remote.Stats
-	var slowest time.Duration
-	for _, r := range rows {
-		total = total.Add(r.stats)
-		slowest = max(slowest, r.duration)
-	}
-	rep.Report(ui.Event{Kind: ui.KindSummary, Message: fmt.Sprintf("in sync: %d host(s), nothing to change (%d SSH connection(s), %d round trip(s), %s)",
-		len(rows), total.Connections, total.RoundTrips(), slowest.Round(time.Millisecond))})
+	h.Handle(run)
 }

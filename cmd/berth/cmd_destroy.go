@@ -34,7 +34,7 @@ needs --yes.`,
 			lockStaleFlag(),
 		}),
 		Action: func(c *cli.Context) error {
-			rep := a.reporter(c)
+			rep := a.handler(c)
 			r, err := a.prepare(c, true)
 			if err != nil {
 				return err
@@ -56,7 +56,7 @@ needs --yes.`,
 				}
 			}
 			rows, err := destroyEach(c.Context, r, opts, volumes)
-			a.summary(rep, c.Bool("json"), rows, c.Bool("dry-run"))
+			summary(rep, rows, c.Bool("dry-run"), false)
 			if err != nil {
 				return withCode(fleetExitCode(rows), err)
 			}
@@ -86,7 +86,7 @@ func destroyEach(ctx context.Context, r *run, opts deploy.Options, volumes bool)
 	})
 	rows := make([]summaryRow, len(results))
 	for i, res := range results {
-		rows[i] = summaryRow{host: res.Host, res: res.Value, err: res.Err, skipped: res.Skipped, duration: res.Duration}
+		rows[i] = summaryRow{host: res.Host, name: alias(r.hosts[i].Target, res.Host), res: res.Value, err: res.Err, skipped: res.Skipped, duration: res.Duration}
 		if res.Value != nil {
 			rows[i].stats = res.Value.Stats
 		}

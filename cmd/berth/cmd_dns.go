@@ -48,7 +48,7 @@ refused.`,
 			if d == nil {
 				return nil // no name: nothing to do
 			}
-			rep := a.reporter(c)
+			rep := a.handler(c)
 			res := rollout.Observe(c.Context, rollout.Options{
 				Hosts:    r.hosts,
 				Connect:  r.connector(),

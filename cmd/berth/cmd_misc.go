@@ -109,7 +109,7 @@ heartbeat is older than --lock-stale; unlock is for when waiting is not an
 option. Only use it when no deploy is running.`,
 		Flags: concat(targetFlags(), playbookFlags(), outputFlags()),
 		Action: func(c *cli.Context) error {
-			rep := a.reporter(c)
+			rep := a.handler(c)
 			r, err := a.prepare(c, true)
 			if err != nil {
 				return err
@@ -124,8 +124,8 @@ option. Only use it when no deploy is running.`,
 				if err != nil {
 					return statsOf(conn), err
 				}
-				msg, data := unlockedText(u)
-				ui.Host{R: rep, Name: conn.Host()}.Emit(ui.KindResult, msg, data)
+				rep.Handle(ui.Unlock{Host: conn.Host(), Lock: u.Dir, Removed: u.Removed, Holder: u.Holder,
+					Age: ui.Duration(u.Age), RemovedBreak: u.Break})
 				return statsOf(conn), nil
 			})
 			a.costLine(rep, len(results), totalStats(results))
@@ -135,23 +135,4 @@ option. Only use it when no deploy is running.`,
 			return nil
 		},
 	}
-}
-
-// unlockedText says exactly what unlock removed.
-func unlockedText(u *deploy.Unlocked) (string, map[string]any) {
-	data := map[string]any{"lock": u.Dir, "removed": u.Removed, "holder": u.Holder,
-		"age_seconds": int(u.Age.Seconds()), "removed_break": u.Break}
-	var msg string
-	switch {
-	case !u.Removed:
-		msg = "no lock was held (" + u.Dir + " does not exist)"
-	case u.Holder == "":
-		msg = fmt.Sprintf("removed the lock %s, which named no holder (a run crashed while taking it %s ago)", u.Dir, u.Age)
-	default:
-		msg = fmt.Sprintf("removed the lock %s held by %s (last heartbeat %s ago)", u.Dir, u.Holder, u.Age)
-	}
-	if u.Break {
-		msg += "; also removed a lock.break left by a run killed while breaking a stale lock"
-	}
-	return msg, data
 }

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
 	"sort"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -28,7 +24,7 @@ with --domain (or the playbook's dns.name), the A record and whether it
 points at these targets.`,
 		Flags: concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags()),
 		Action: func(c *cli.Context) error {
-			rep := a.reporter(c)
+			rep := a.handler(c)
 			r, err := a.prepare(c, true)
 			if err != nil {
 				return err
@@ -51,8 +47,7 @@ points at these targets.`,
 			for i, h := range res.Hosts {
 				total = total.Add(h.Stats)
 				if h.State != nil {
-					text, data := renderStatus(h.State, r.hosts[i].Playbook, opts)
-					ui.Host{R: rep, Name: h.ConnName}.Emit(ui.KindResult, text, data)
+					rep.Handle(statusEvent(h.ConnName, h.State, r.hosts[i].Playbook, opts))
 				}
 			}
 			a.costLine(rep, len(res.Hosts), total)
@@ -67,13 +62,12 @@ points at these targets.`,
 	}
 }
 
-// renderStatus lays out one host's observed stack as text and as data:
-// every object the playbook declares (absent ones too), plus what else is
-// labelled with the stack.
-func renderStatus(st *deploy.State, pb *playbooks.Playbook, opts deploy.Options) (string, map[string]any) {
-	var b bytes.Buffer
+// statusEvent is one host's observed stack as data: every object the
+// playbook declares (absent ones too), plus what else is labelled with the
+// stack.
+func statusEvent(host string, st *deploy.State, pb *playbooks.Playbook, opts deploy.Options) ui.Status {
+	e := ui.Status{Host: host, LockHeld: st.Lock.Held}
 	obs := st.Docker
-
 	names := map[string]bool{}
 	var containerNames []string
 	for _, c := range pb.Containers {
@@ -85,56 +79,39 @@ func renderStatus(st *deploy.State, pb *playbooks.Playbook, opts deploy.Options)
 			containerNames = append(containerNames, n)
 		}
 	}
-	// One table per section, each as wide as its longest name.
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	var cs []map[string]any
-	fmt.Fprintln(tw, "CONTAINER\tSTATE\tHEALTH\tPORTS\tIMAGE")
 	for _, name := range containerNames {
 		ct, ok := obs.Containers[name]
 		if !ok {
-			fmt.Fprintf(tw, "%s\tabsent\t-\t-\t-\n", name)
-			cs = append(cs, map[string]any{"name": name, "state": "absent"})
+			e.Containers = append(e.Containers, ui.ContainerStatus{Name: name, State: "absent"})
 			continue
 		}
 		ports := make([]string, len(ct.Ports))
 		for i, p := range ct.Ports {
 			ports[i] = p.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, ct.State, dash(ct.Health), dash(strings.Join(ports, ",")), ct.Image)
-		cs = append(cs, map[string]any{"name": name, "state": ct.State, "health": ct.Health, "ports": ports, "image": ct.Image, "image_id": ct.ImageID})
+		e.Containers = append(e.Containers, ui.ContainerStatus{Name: name, State: ct.State, Health: ct.Health, Ports: ports, Image: ct.Image, ImageID: ct.ImageID})
 	}
-	tw.Flush()
-	var vs []map[string]any
-	fmt.Fprintln(tw, "VOLUME\tMOUNTPOINT")
 	for _, v := range pb.Volumes {
 		mp := "absent"
 		if o, ok := obs.Volumes[v.Name]; ok {
 			mp = o.Mountpoint
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", v.Name, mp)
-		vs = append(vs, map[string]any{"name": v.Name, "mountpoint": mp})
+		e.Volumes = append(e.Volumes, ui.VolumeStatus{Name: v.Name, Mountpoint: mp})
 	}
-	tw.Flush()
-	var ns []map[string]any
-	fmt.Fprintln(tw, "NETWORK\tDRIVER")
 	for _, n := range pb.Networks {
 		driver := "absent"
 		if o, ok := obs.Networks[n.Name]; ok {
 			driver = o.Driver
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", n.Name, driver)
-		ns = append(ns, map[string]any{"name": n.Name, "driver": driver})
+		e.Networks = append(e.Networks, ui.NetworkStatus{Name: n.Name, Driver: driver})
 	}
-	tw.Flush()
-	var foreign []map[string]any
 	for _, f := range st.Foreign(pb, opts) {
-		fmt.Fprintf(&b, "foreign %s: not this stack's; deploy stops on it\n", f)
-		foreign = append(foreign, map[string]any{"object": f.Object, "name": f.Name, "owner": f.Owner})
+		e.Foreign = append(e.Foreign, ui.ForeignObject{Object: string(f.Object), Name: f.Name, Owner: f.Owner})
 	}
 	if st.Lock.Held {
-		fmt.Fprintf(&b, "deploy lock held for %s by %s\n", st.Lock.Age, st.Lock.Holder)
+		e.LockHolder, e.LockAge = st.Lock.Holder, ui.Duration(st.Lock.Age)
 	}
-	return b.String(), map[string]any{"containers": cs, "volumes": vs, "networks": ns, "foreign": foreign, "lock_held": st.Lock.Held}
+	return e
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/berth-sh/berth/internal/sshtest"
 	"github.com/berth-sh/berth/internal/testimage"
-	"github.com/berth-sh/berth/internal/ui"
 )
 
 // stackEnv is one test stack deployed through a real sshd onto this machine's
@@ -159,7 +158,7 @@ func TestDeployLifecycle(t *testing.T) {
 		// --json: the waits are events, each naming host, container and phase.
 		var waits []string
 		for _, ev := range events(t, out) {
-			if ev.Kind == ui.KindWait {
+			if ev.Type == "wait" {
 				waits = append(waits, fmt.Sprintf("%s %s %s %s", ev.Host, ev.Data["container"], ev.Data["phase"], ev.Data["status"]))
 			}
 		}

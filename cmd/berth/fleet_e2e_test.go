@@ -79,15 +79,15 @@ func TestFleetPartialFailureAndDNS(t *testing.T) {
 	sums := summaries(t, out)
 	var okHosts []string
 	for i, h := range f.Hosts {
-		s, found := sums[h.Target("root")]
+		s, found := sums[h.ID("root")]
 		if !found {
-			t.Fatalf("no summary for %s", h.Target("root"))
+			t.Fatalf("no summary for %s", h.ID("root"))
 		}
 		result := s.Data["result"].(string)
 		switch i {
 		case 1, 3:
-			if !strings.HasPrefix(result, "FAILED") {
-				t.Errorf("host %d: result %q, want FAILED", i, result)
+			if result != "failed" || s.Data["error"] == nil {
+				t.Errorf("host %d: result %q (%v), want failed with its error", i, result, s.Data["error"])
 			}
 		default:
 			okHosts = append(okHosts, h.Addr)
@@ -131,10 +131,10 @@ func TestFleetRollingBatchesStopAfterFailedWave(t *testing.T) {
 		t.Fatalf("exit %d, want %d", code, exitFailure)
 	}
 	sums := summaries(t, out)
-	want := []string{"changed", "FAILED", "skipped"}
+	want := []string{"changed", "failed", "skipped"}
 	for i, h := range f.Hosts {
-		result := sums[h.Target("root")].Data["result"].(string)
-		if !strings.HasPrefix(result, want[i]) {
+		result := sums[h.ID("root")].Data["result"].(string)
+		if result != want[i] {
 			t.Errorf("host %d: %q, want %s", i, result, want[i])
 		}
 	}
@@ -198,7 +198,7 @@ func TestStoppedRolloutKeepsServingHostsInDNS(t *testing.T) {
 	}
 	sums := summaries(t, out)
 	for _, i := range []int{4, 5} {
-		s := sums[f.Hosts[i].Target("root")]
+		s := sums[f.Hosts[i].ID("root")]
 		if s.Data["skipped"] != true {
 			t.Errorf("host %d: %+v, want skipped", i, s)
 		}

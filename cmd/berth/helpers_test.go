@@ -125,16 +125,27 @@ func sshFlags(s *sshtest.Server) []string {
 	return []string{"--host", s.Target(), "--identity", s.ClientKeyPath, "--known-hosts", s.KnownHostsPath, "--ssh-config", "none"}
 }
 
+// jsonEvent is one line of a --json stream.
+type jsonEvent struct {
+	Type, Host string
+	Data       map[string]any // every field of the line, type and host too
+}
+
 // events parses a --json stream.
-func events(t testing.TB, stdout string) []ui.Event {
+func events(t testing.TB, stdout string) []jsonEvent {
 	t.Helper()
-	var evs []ui.Event
+	var evs []jsonEvent
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		var e ui.Event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+		var e jsonEvent
+		if err := json.Unmarshal(sc.Bytes(), &e.Data); err != nil {
 			t.Fatalf("not a JSON event: %q: %v", sc.Text(), err)
+		}
+		e.Type, _ = e.Data["type"].(string)
+		e.Host, _ = e.Data["host"].(string)
+		if e.Type == "" {
+			t.Fatalf("JSON event without a type: %q", sc.Text())
 		}
 		evs = append(evs, e)
 	}
@@ -142,10 +153,10 @@ func events(t testing.TB, stdout string) []ui.Event {
 }
 
 // summaries returns the per-host summary events of a --json run.
-func summaries(t testing.TB, stdout string) map[string]ui.Event {
-	m := map[string]ui.Event{}
+func summaries(t testing.TB, stdout string) map[string]jsonEvent {
+	m := map[string]jsonEvent{}
 	for _, e := range events(t, stdout) {
-		if e.Kind == ui.KindSummary {
+		if e.Type == "summary" {
 			m[e.Host] = e
 		}
 	}

@@ -59,6 +59,9 @@ func (a *App) prepare(c *cli.Context, withPlaybook bool) (*run, error) {
 	if r.ssh, err = a.sshOptions(c); err != nil {
 		return nil, err
 	}
+	for i := range r.hosts {
+		r.hosts[i].ID = hostID(r.hosts[i].Target, r.ssh)
+	}
 	return r, nil
 }
 
@@ -73,7 +76,7 @@ func eachHost[R any](ctx context.Context, r *run, opts fleet.Options, fn func(ct
 	if opts.Parallel == 0 {
 		opts.Parallel = r.parallel
 	}
-	return fleet.Run(ctx, r.hosts, func(h rollout.Host) string { return h.Target.String() }, opts,
+	return fleet.Run(ctx, r.hosts, rollout.Host.Name, opts,
 		func(ctx context.Context, h rollout.Host) (R, error) {
 			conn, err := connect(ctx, h.Target, r.ssh)
 			if err != nil {

@@ -72,7 +72,11 @@ func TestConcurrentDeploysNeverInterleave(t *testing.T) {
 	if secondDone.Before(firstDone) {
 		t.Error("the waiting deploy finished before the lock holder")
 	}
-	if !strings.Contains(out, "waiting for the deploy lock") {
+	waited := false
+	for _, ev := range events(t, out) {
+		waited = waited || ev.Type == "lock" && ev.Data["status"] == "waiting" && strings.Contains(ev.Data["holder"].(string), "pid=")
+	}
+	if !waited {
 		t.Error("the second deploy did not wait for the lock")
 	}
 	if c := summaries(t, out)[e.sshd.Target()].Data["changes"].(float64); c != 0 {

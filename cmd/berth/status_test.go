@@ -1,11 +1,13 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/docker"
+	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 )
 
@@ -17,7 +19,9 @@ func TestRenderStatusAligns(t *testing.T) {
 	st := &deploy.State{Docker: &docker.Observed{Containers: map[string]*docker.ContainerState{
 		"db": {State: "running", Health: "healthy", Image: "img:1"},
 	}}}
-	text, _ := renderStatus(st, pb, deploy.Options{})
+	var out strings.Builder
+	ui.NewText(&out, io.Discard, false).Handle(statusEvent("", st, pb, deploy.Options{}))
+	text := out.String()
 	lines := strings.Split(text, "\n")
 	col := strings.Index(lines[0], "STATE")
 	for _, l := range lines[1:3] {

@@ -139,6 +139,20 @@ func (a *App) sshOptions(c *cli.Context) (remote.SSHOptions, error) {
 	}, nil
 }
 
+// hostID is the target's id in output, what its connection's Host will say;
+// a target the ssh config cannot resolve keeps its own name (connecting
+// fails on the same error).
+func hostID(t inventory.Target, opts remote.SSHOptions) string {
+	if t.Name == localName && t.Addr == "" {
+		return localName
+	}
+	id, err := remote.HostID(t.SSHTarget(), opts)
+	if err != nil {
+		return t.String()
+	}
+	return id
+}
+
 // connect opens the one connection a run uses for a target.
 func connect(ctx context.Context, t inventory.Target, opts remote.SSHOptions) (remote.Conn, error) {
 	if t.Name == localName && t.Addr == "" {
@@ -180,9 +194,8 @@ func parseVars(kvs []string) (map[string]string, error) {
 
 // costLine reports what a run cost in SSH connections and round trips
 // (stderr; dropped by --quiet).
-func (a *App) costLine(rep ui.Reporter, hosts int, total remote.Stats) {
-	rep.Report(ui.Event{Kind: ui.KindSummary, Message: fmt.Sprintf("%d host(s): %d SSH connection(s), %d round trip(s)",
-		hosts, total.Connections, total.RoundTrips()), Data: map[string]any{"hosts": hosts, "connections": total.Connections, "round_trips": total.RoundTrips()}})
+func (a *App) costLine(rep ui.Handler, hosts int, total remote.Stats) {
+	rep.Handle(ui.RunSummary{Hosts: hosts, Connections: total.Connections, RoundTrips: total.RoundTrips()})
 }
 
 // statsOf reads a connection's counters, when it keeps them.

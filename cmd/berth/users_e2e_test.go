@@ -31,14 +31,15 @@ func TestNonRootUsers(t *testing.T) {
 		h      *hosttest.Host
 		flags  []string
 		target string   // as the summary names it
+		alias  any      // the target's own name in the summary (nil: none)
 		stderr string   // what berth says about the user it chose
 		setup  []string // run on the host first, as root
 	}{
 		{"admin with sudo from EC2", f.Hosts[0], append([]string{"--ec2-tag", "Name=blog", "--sudo"}, ssh...),
-			"blog (admin@" + f.Hosts[0].Addr + ")", "logging in as admin", nil},
+			f.Hosts[0].ID("admin"), "blog", "logging in as admin", nil},
 		{"deploy in the docker group", f.Hosts[1], append([]string{"--host", f.Hosts[1].Target("deploy")}, ssh...),
 			// The state root a user without sudo cannot make (berth bootstrap makes it).
-			f.Hosts[1].Target("deploy"), "", []string{"install", "-d", "-m", "2770", "-g", "docker", "/var/lib/berth"}},
+			f.Hosts[1].ID("deploy"), nil, "", []string{"install", "-d", "-m", "2770", "-g", "docker", "/var/lib/berth"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +61,7 @@ func TestNonRootUsers(t *testing.T) {
 			if !strings.Contains(errOut, tt.stderr) {
 				t.Errorf("stderr does not say %q:\n%s", tt.stderr, errOut)
 			}
-			if s := summaries(t, out)[tt.target]; s.Data["result"] != "changed" {
+			if s := summaries(t, out)[tt.target]; s.Data["result"] != "changed" || s.Data["name"] != tt.alias {
 				t.Fatalf("deploy: %v", s.Data)
 			}
 			if names, _ := tt.h.Exec(t, "docker", "ps", "--format", "{{.Names}}"); names != "web\ndb" && names != "db\nweb" {
@@ -128,7 +129,7 @@ func TestAdminAndDeployShareOneLockAndOneSecretSet(t *testing.T) {
 	}
 
 	out, errOut, code := berth(t, as(admin, "deploy", "--json")...)
-	if code != exitOK || summaries(t, out)[h.Target("admin")].Data["result"] != "changed" {
+	if code != exitOK || summaries(t, out)[h.ID("admin")].Data["result"] != "changed" {
 		t.Fatalf("admin's deploy: exit %d\n%s", code, errOut)
 	}
 
@@ -136,7 +137,7 @@ func TestAdminAndDeployShareOneLockAndOneSecretSet(t *testing.T) {
 	// hashes (keyed digests of them) would differ and recreate.
 	before := h.Connections(t)
 	out, errOut, code = berth(t, as(deployer, "deploy", "--json")...)
-	sum := summaries(t, out)[h.Target("deploy")]
+	sum := summaries(t, out)[h.ID("deploy")]
 	if code != exitOK || sum.Data["changes"] != 0.0 || sum.Data["result"] != "ok" || sum.Data["connections"] != 1.0 || sum.Data["round_trips"] != 1.0 {
 		t.Errorf("deploy's run after admin's: exit %d, %v; want no change with 1 connection and 1 round trip\n%s", code, sum.Data, errOut)
 	}

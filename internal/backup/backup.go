@@ -39,7 +39,7 @@ type Options struct {
 	LockWait   time.Duration // for the stack's deploy lock, held throughout
 	LockStale  time.Duration
 	Version    string
-	Reporter   ui.Reporter
+	Reporter   ui.Handler
 }
 
 func (o Options) stack(pb *playbooks.Playbook) string {
@@ -219,9 +219,4 @@ func (c *counter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func reporterOf(r ui.Reporter) ui.Reporter {
-	if r != nil {
-		return r
-	}
-	return ui.Discard{}
-}
+func reporterOf(r ui.Handler) ui.Handler { return ui.Or(r) }

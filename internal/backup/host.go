@@ -116,7 +116,7 @@ func stopAll(ctx context.Context, conn remote.Conn, names []string) error {
 
 // startAll starts names in dependency order, each waited for until healthy
 // and ready as deploy waits for it.
-func startAll(ctx context.Context, conn remote.Conn, rep ui.Reporter, pb *playbooks.Playbook, names []string) error {
+func startAll(ctx context.Context, conn remote.Conn, rep ui.Handler, pb *playbooks.Playbook, names []string) error {
 	for _, name := range names {
 		c := container(pb, name)
 		if c == nil {

@@ -63,7 +63,7 @@ func (a *applier) apply(ctx context.Context, p *plan.Plan) (int, error) {
 		if err := ctx.Err(); err != nil {
 			return applied, fmt.Errorf("apply: %w", err)
 		}
-		a.rep.Progress("%s %s %s", act.Kind, act.Object, act.Name)
+		a.rep.R.Handle(ui.Action{Host: a.rep.Name, Kind: string(act.Kind), Object: string(act.Object), Name: act.Name})
 		if err := a.applyOne(ctx, act); err != nil {
 			return applied, err
 		}

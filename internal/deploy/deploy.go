@@ -28,7 +28,7 @@ type Options struct {
 	LockStale  time.Duration // a lock without a heartbeat for this long is broken; 0: never
 	Version    string        // berth's, recorded in the lock
 	LookupEnv  func(string) (string, bool)
-	Reporter   ui.Reporter
+	Reporter   ui.Handler
 	Redactor   *ui.Redactor // learns every secret value as soon as it is known; may be nil
 	// Adopt takes over objects with the playbook's names that carry no berth
 	// label; see plan.Adopt.
@@ -236,8 +236,8 @@ func takeLock(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, req
 			return nil, err
 		}
 		if st.Lock.Broke {
-			rep.Warn("broke the stale deploy lock held by %s: no heartbeat for %s (--lock-stale %s)",
-				holderName(st.Lock.Broken), st.Lock.BrokeAge, opts.LockStale)
+			rep.R.Handle(ui.Lock{Host: rep.Name, Status: ui.LockBroken, Holder: st.Lock.Broken,
+				Age: ui.Duration(st.Lock.BrokeAge), Stale: ui.Duration(opts.LockStale)})
 		}
 		if st.Lock.Acquired {
 			return st, nil
@@ -246,7 +246,7 @@ func takeLock(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, req
 		if time.Now().Add(delay).After(deadline) {
 			return nil, held
 		}
-		rep.Progress("waiting for the deploy lock held by %s", holderName(held.Holder))
+		rep.R.Handle(ui.Lock{Host: rep.Name, Status: ui.LockWaiting, Holder: held.Holder, Age: ui.Duration(held.Age)})
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("wait for deploy lock: %w", ctx.Err())
@@ -273,16 +273,7 @@ func checkObserved(st *State, rep ui.Host) error {
 	return nil
 }
 
-// reportPlan prints a host's plan as a diff, before anything is applied.
-func reportPlan(h ui.Host, p *plan.Plan) {
-	var b strings.Builder
-	p.Write(&b)
-	h.Emit(ui.KindPlan, b.String(), map[string]any{"changes": p.Changes(), "in_sync": p.InSync()})
-}
+// reportPlan reports a host's plan, before anything is applied.
+func reportPlan(h ui.Host, p *plan.Plan) { h.R.Handle(p.Event(h.Name)) }
 
-func reporter(o Options) ui.Reporter {
-	if o.Reporter != nil {
-		return o.Reporter
-	}
-	return ui.Discard{}
-}
+func reporter(o Options) ui.Handler { return ui.Or(o.Reporter) }

@@ -59,14 +59,7 @@ type LockHeldError struct {
 }
 
 func (e *LockHeldError) Error() string {
-	return fmt.Sprintf("%s: deploy lock held by %s (last heartbeat %s ago)", e.Host, holderName(e.Holder), e.Age.Round(time.Second))
-}
-
-func holderName(h string) string {
-	if h == "" {
-		return "a run that left no holder information"
-	}
-	return h
+	return fmt.Sprintf("%s: deploy lock held by %s (last heartbeat %s ago)", e.Host, ui.HolderName(e.Holder), e.Age.Round(time.Second))
 }
 
 // ErrLockLost says another run broke this run's lock (its heartbeat had

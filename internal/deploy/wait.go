@@ -103,12 +103,12 @@ func waitHealthy(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbook
 	if c.Health != nil {
 		what = "healthy"
 	}
-	w := waitReporter{rep: rep, w: ui.Wait{Container: c.Name, Phase: "health", Timeout: timeout}}
-	w.started("waiting up to %s for %s to be %s", timeout, c.Name, what)
+	w := waitReporter{rep: rep, w: ui.Wait{Host: rep.Name, Container: c.Name, Phase: ui.WaitHealth, Until: what, Timeout: ui.Duration(timeout)}}
+	w.started()
 	var out bytes.Buffer
 	secs := strconv.Itoa(int(timeout.Seconds()))
 	err := remote.ScriptWithin(ctx, conn, timeout+remote.DefaultCommandTimeout, waitScript, &out, append([]string{c.Name, secs}, start...)...)
-	w.ended(err, "%s is %s", c.Name, what)
+	w.ended(err)
 	var exit *remote.ExitError
 	if errors.As(err, &exit) && exit.Code == 1 {
 		return &NotReadyError{Container: c.Name, Reason: strings.TrimSpace(out.String())}
@@ -127,10 +127,10 @@ func probeReady(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks
 	if c.Ready == nil || c.Ready.HTTP == "" {
 		return nil
 	}
-	w := waitReporter{rep: rep, w: ui.Wait{Container: c.Name, Phase: "ready", Timeout: c.Ready.Timeout}}
-	w.started("waiting up to %s for %s to answer %s", c.Ready.Timeout, c.Name, c.Ready.HTTP)
+	w := waitReporter{rep: rep, w: ui.Wait{Host: rep.Name, Container: c.Name, Phase: ui.WaitProbe, URL: c.Ready.HTTP, Timeout: ui.Duration(c.Ready.Timeout)}}
+	w.started()
 	err := probeHTTP(ctx, conn, c)
-	w.ended(err, "%s answers %s", c.Name, c.Ready.HTTP)
+	w.ended(err)
 	return err
 }
 
@@ -171,21 +171,19 @@ type waitReporter struct {
 	start time.Time
 }
 
-func (r *waitReporter) started(format string, args ...any) {
+func (r *waitReporter) started() {
 	r.start = time.Now()
 	r.w.Status = ui.WaitStarted
-	r.rep.Emit(ui.KindWait, fmt.Sprintf(format, args...), r.w.Data())
+	r.rep.R.Handle(r.w)
 }
 
-func (r *waitReporter) ended(err error, format string, args ...any) {
-	r.w.Elapsed = time.Since(r.start)
+func (r *waitReporter) ended(err error) {
+	r.w.Elapsed = ui.Duration(time.Since(r.start))
 	r.w.Status = ui.WaitReady
-	msg := fmt.Sprintf(format, args...) + fmt.Sprintf(" (after %s)", r.w.Elapsed.Round(time.Second))
 	if err != nil {
 		r.w.Status = ui.WaitFailed
-		msg = fmt.Sprintf("%s: not ready after %s", r.w.Container, r.w.Elapsed.Round(time.Second))
 	}
-	r.rep.Emit(ui.KindWait, msg, r.w.Data())
+	r.rep.R.Handle(r.w)
 }
 
 // probeHTTP GETs the ready URL from the host's point of view, through the

@@ -20,10 +20,6 @@ func (c waitConn) Run(context.Context, remote.Cmd) error                   { ret
 func (waitConn) Upload(context.Context, string, []byte, os.FileMode) error { return nil }
 func (waitConn) Close() error                                              { return nil }
 
-type recorder struct{ evs []ui.Event }
-
-func (r *recorder) Report(e ui.Event) { r.evs = append(r.evs, e) }
-
 // TestWaitReadyAnnouncesWaits: every wait says when it starts (with its
 // limit, from the playbook's defaults) and how it ended.
 func TestWaitReadyAnnouncesWaits(t *testing.T) {
@@ -56,19 +52,31 @@ containers:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var rec recorder
+			var rec ui.Recorder
 			waitReady(context.Background(), waitConn{tt.err}, ui.Host{R: &rec, Name: "h1"}, tt.c, nil)
-			if len(rec.evs) != 2 {
-				t.Fatalf("got %d events, want a start and an end: %+v", len(rec.evs), rec.evs)
+			evs := rec.Events()
+			if len(evs) != 2 {
+				t.Fatalf("got %d events, want a start and an end: %+v", len(evs), evs)
 			}
-			first, last := rec.evs[0], rec.evs[1]
-			if first.Kind != ui.KindWait || first.Host != "h1" || !strings.Contains(first.Message, tt.first) ||
-				first.Data["status"] != ui.WaitStarted || first.Data["timeout_ms"] != tt.timeout.Milliseconds() || first.Data["container"] != tt.c.Name {
+			first, ok1 := evs[0].(ui.Wait)
+			last, ok2 := evs[1].(ui.Wait)
+			if !ok1 || !ok2 {
+				t.Fatalf("events %+v, want two waits", evs)
+			}
+			if first.Host != "h1" || !strings.Contains(text(first), tt.first) ||
+				first.Status != ui.WaitStarted || time.Duration(first.Timeout) != tt.timeout || first.Container != tt.c.Name {
 				t.Errorf("start event %+v, want %q with timeout %s", first, tt.first, tt.timeout)
 			}
-			if last.Kind != ui.KindWait || !strings.Contains(last.Message, tt.last) || last.Data["status"] != tt.lastStat {
-				t.Errorf("end event %+v, want %q, status %s", last, tt.last, tt.lastStat)
+			if !strings.Contains(text(last), tt.last) || last.Status != tt.lastStat {
+				t.Errorf("end event %+v (%q), want %q, status %s", last, text(last), tt.last, tt.lastStat)
 			}
 		})
 	}
+}
+
+// text is how people see an event.
+func text(e ui.Event) string {
+	var out, errOut strings.Builder
+	ui.NewText(&out, &errOut, false).Handle(e)
+	return out.String() + errOut.String()
 }

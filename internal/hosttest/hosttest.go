@@ -211,6 +211,9 @@ func (f *Fleet) SSHOptions(t testing.TB) remote.SSHOptions {
 // Target is user@addr, the way a user names a real host (port 22).
 func (h *Host) Target(user string) string { return user + "@" + h.Addr }
 
+// ID is how berth's output names the host when user logs in: user@addr:22.
+func (h *Host) ID(user string) string { return h.Target(user) + ":22" }
+
 // KnownHostsLine is a known_hosts entry claiming key for this host; tests
 // pass another key to simulate a host whose key changed.
 func (h *Host) KnownHostsLine(key ssh.PublicKey) string {

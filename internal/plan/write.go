@@ -1,62 +1,24 @@
 package plan
 
 import (
-	"fmt"
 	"io"
-	"strings"
+
+	"github.com/berth-sh/berth/internal/ui"
 )
 
-// symbols mark each line of the diff, like a patch: + new, ~ replaced, > started,
-// & adopted, = kept, - removed.
-func symbol(k Kind) string {
-	switch k {
-	case Create:
-		return "+"
-	case Recreate:
-		return "~"
-	case Start:
-		return ">"
-	case Remove:
-		return "-"
-	case Adopt:
-		return "&"
-	}
-	return "="
-}
-
-// Write prints the plan as a diff, one line per object, then leftovers,
-// foreign objects, warnings and a one-line summary.
-func (p *Plan) Write(w io.Writer) error {
-	var b strings.Builder
-	for _, a := range p.Actions {
-		fmt.Fprintf(&b, "%s %s %s", symbol(a.Kind), a.Object, a.Name)
-		switch {
-		case len(a.Reasons) == 0:
-		case a.Kind == Recreate || a.Kind == Start || a.Kind == Adopt:
-			fmt.Fprintf(&b, " (%s: %s)", a.Kind, strings.Join(a.Reasons, ", "))
-		default:
-			fmt.Fprintf(&b, " (%s)", strings.Join(a.Reasons, ", "))
-		}
-		b.WriteByte('\n')
-	}
-	for _, l := range p.Leftovers {
-		fmt.Fprintf(&b, "! container %s (backup left by an interrupted deploy)\n", l)
+// Event is the plan as data, for the event stream: what each action does to
+// which object and why.
+func (p *Plan) Event(host string) ui.Plan {
+	e := ui.Plan{Host: host, Stack: p.Stack, Actions: make([]ui.PlanAction, len(p.Actions)),
+		Leftovers: p.Leftovers, Strangers: p.Strangers, Warnings: p.Warnings, Changes: p.Changes(), InSync: p.InSync()}
+	for i, a := range p.Actions {
+		e.Actions[i] = ui.PlanAction{Kind: string(a.Kind), Object: string(a.Object), Name: a.Name, Reasons: a.Reasons}
 	}
 	for _, f := range p.Foreign {
-		fmt.Fprintf(&b, "! foreign %s: not this stack's, left alone\n", f)
+		e.Foreign = append(e.Foreign, ui.ForeignObject{Object: string(f.Object), Name: f.Name, Owner: f.Owner})
 	}
-	for _, name := range p.Strangers {
-		fmt.Fprintf(&b, "! container %s of stack %s: not in this playbook, which runs nothing here; left alone\n", name, p.Stack)
-	}
-	for _, warn := range p.Warnings {
-		fmt.Fprintf(&b, "! %s\n", warn)
-	}
-	b.WriteString("Plan: ")
-	if n := p.Count(Adopt); n > 0 {
-		fmt.Fprintf(&b, "%d to adopt, ", n)
-	}
-	fmt.Fprintf(&b, "%d to create, %d to recreate, %d to start, %d to remove, %d unchanged.\n",
-		p.Count(Create), p.Count(Recreate), p.Count(Start), p.Count(Remove), p.Count(Keep))
-	_, err := io.WriteString(w, b.String())
-	return err
+	return e
 }
+
+// Write prints the plan as a diff (see ui.WritePlan).
+func (p *Plan) Write(w io.Writer) error { return ui.WritePlan(w, p.Event("")) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/berth-sh/berth/dns"
 	"github.com/berth-sh/berth/internal/ui"
@@ -12,14 +13,14 @@ import (
 // UpdateDNS points d.Name at the addresses of the serving hosts, or with
 // dryRun only reports the change it would make. No serving host: the record
 // is left alone (pointing a name at nothing helps nobody), with a warning.
-func UpdateDNS(ctx context.Context, d DNS, hosts []HostResult, dryRun bool, rep ui.Reporter) (*dns.Change, error) {
+func UpdateDNS(ctx context.Context, d DNS, hosts []HostResult, dryRun bool, rep ui.Handler) (*dns.Change, error) {
 	rep = reporter(rep)
 	ips, err := servingAddrs(hosts)
 	if err != nil {
 		return nil, err
 	}
 	if len(ips) == 0 {
-		rep.Report(ui.Event{Kind: ui.KindWarn, Message: fmt.Sprintf("dns %s: no healthy host, record left alone", d.Name)})
+		rep.Handle(ui.DNS{Name: d.Name, Status: ui.DNSSkipped})
 		return nil, nil
 	}
 	change, err := d.Provider.Plan(ctx, d.Name, ips, d.TTL)
@@ -27,17 +28,23 @@ func UpdateDNS(ctx context.Context, d DNS, hosts []HostResult, dryRun bool, rep 
 		return nil, fmt.Errorf("plan dns %s: %w", d.Name, err)
 	}
 	if dryRun || change.Needed {
-		rep.Report(ui.Event{Kind: ui.KindPlan, Message: change.String(), Data: map[string]any{"dns": d.Name, "ips": ips, "changed": change.Needed}})
+		rep.Handle(dnsEvent(d.Name, ui.DNSPlanned, change))
 	}
 	if dryRun || !change.Needed {
 		return change, nil
 	}
-	rep.Report(ui.Event{Kind: ui.KindProgress, Message: fmt.Sprintf("dns %s: updating, then waiting for INSYNC", d.Name)})
+	rep.Handle(dnsEvent(d.Name, ui.DNSUpdating, change))
 	if err := d.Provider.Apply(ctx, change); err != nil {
 		return change, fmt.Errorf("update dns %s: %w", d.Name, err)
 	}
-	rep.Report(ui.Event{Kind: ui.KindProgress, Message: fmt.Sprintf("dns %s: now %v", d.Name, ips)})
+	rep.Handle(dnsEvent(d.Name, ui.DNSUpdated, change))
 	return change, nil
+}
+
+// dnsEvent is the record step as data: the change planned or made.
+func dnsEvent(name, status string, c *dns.Change) ui.DNS {
+	return ui.DNS{Name: name, Status: status, Record: strings.TrimSuffix(c.Name, "."), Type: c.Type,
+		Before: c.Before, After: c.After, TTL: c.TTL, BeforeTTL: c.BeforeTTL, Changed: c.Needed}
 }
 
 // servingAddrs is the address berth reached each serving host at, once each,

@@ -28,10 +28,6 @@ func (f *fakeDNS) Plan(_ context.Context, name string, ips []string, ttl int) (*
 
 func (f *fakeDNS) Apply(context.Context, *dns.Change) error { f.applied = true; return nil }
 
-type events []ui.Event
-
-func (e *events) Report(ev ui.Event) { *e = append(*e, ev) }
-
 func TestUpdateDNS(t *testing.T) {
 	serving := func(name, addr string) HostResult { return HostResult{Name: name, Addr: addr, Serving: true} }
 	down := func(name, addr string) HostResult { return HostResult{Name: name, Addr: addr} }
@@ -43,17 +39,17 @@ func TestUpdateDNS(t *testing.T) {
 		wantPlanned string // "" means Plan is not called
 		wantApplied bool
 		wantErr     string
-		wantWarn    string
+		wantEvents  string // the DNS events' statuses
 	}{
 		{name: "only serving hosts, each address once",
 			hosts:       []HostResult{serving("a", "10.0.0.1"), down("b", "10.0.0.2"), serving("c", "10.0.0.3"), serving("c2", "10.0.0.3")},
-			wantPlanned: "10.0.0.1,10.0.0.3", wantApplied: true},
+			wantPlanned: "10.0.0.1,10.0.0.3", wantApplied: true, wantEvents: "planned updating updated"},
 		{name: "record already right", hosts: []HostResult{serving("a", "10.0.0.1")}, current: []string{"10.0.0.1"},
 			wantPlanned: "10.0.0.1"},
 		{name: "dry run changes nothing", hosts: []HostResult{serving("a", "10.0.0.1")}, dryRun: true,
-			wantPlanned: "10.0.0.1"},
+			wantPlanned: "10.0.0.1", wantEvents: "planned"},
 		{name: "nobody serves: record left alone", hosts: []HostResult{down("a", "10.0.0.1")},
-			wantWarn: "no healthy host"},
+			wantEvents: "skipped"},
 		{name: "serving host without an address", hosts: []HostResult{serving("local", "")},
 			wantErr: "local has no address"},
 		{name: "reached by name through a jump host", hosts: []HostResult{serving("web", "web.internal")},
@@ -62,8 +58,8 @@ func TestUpdateDNS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &fakeDNS{current: tt.current}
-			var evs events
-			_, err := UpdateDNS(context.Background(), DNS{Name: "blog.example.com", TTL: 60, Provider: p}, tt.hosts, tt.dryRun, &evs)
+			var rec ui.Recorder
+			_, err := UpdateDNS(context.Background(), DNS{Name: "blog.example.com", TTL: 60, Provider: p}, tt.hosts, tt.dryRun, &rec)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -79,8 +75,12 @@ func TestUpdateDNS(t *testing.T) {
 			if p.applied != tt.wantApplied {
 				t.Errorf("applied %v, want %v", p.applied, tt.wantApplied)
 			}
-			if tt.wantWarn != "" && (len(evs) != 1 || evs[0].Kind != ui.KindWarn || !strings.Contains(evs[0].Message, tt.wantWarn)) {
-				t.Errorf("events %+v, want one warning %q", evs, tt.wantWarn)
+			var statuses []string
+			for _, e := range rec.Events() {
+				statuses = append(statuses, e.(ui.DNS).Status)
+			}
+			if got := strings.Join(statuses, " "); got != tt.wantEvents {
+				t.Errorf("dns events %q, want %q", got, tt.wantEvents)
 			}
 		})
 	}

@@ -23,6 +23,17 @@ import (
 type Host struct {
 	Target   inventory.Target
 	Playbook *playbooks.Playbook
+	// ID names the host in results and events: user@host:port
+	// (remote.HostID); the target's String when empty.
+	ID string
+}
+
+// Name is the host's id in output.
+func (h Host) Name() string {
+	if h.ID != "" {
+		return h.ID
+	}
+	return h.Target.String()
 }
 
 // Connector opens the one connection a run uses for a target.
@@ -43,7 +54,7 @@ type Options struct {
 	Deploy   deploy.Options
 	Fleet    fleet.Options
 	DNS      *DNS // nil: no DNS step
-	Reporter ui.Reporter
+	Reporter ui.Handler
 	// Prepare, when set, runs on a host's connection before its deploy (and
 	// only there: skipped hosts are observed, never prepared); an error fails
 	// the host. deploy --bootstrap uses it.
@@ -52,7 +63,7 @@ type Options struct {
 
 // HostResult is what the run did to and learnt about one host.
 type HostResult struct {
-	Name     string // the target as people read it (inventory.Target.String)
+	Name     string // the host's id (Host.Name), as every event names it
 	ConnName string // the connection's name for it (remote.Conn.Host), as per-host lines use
 	Target   inventory.Target
 	Deploy   *deploy.Result // nil when no deploy ran (skipped, not reached, observe only)
@@ -135,7 +146,7 @@ func observeSkipped(ctx context.Context, o Options, hosts []HostResult) {
 		h := &hosts[i]
 		conn, err := o.Connect(ctx, h.Target)
 		if err != nil {
-			rep.Report(ui.Event{Kind: ui.KindWarn, Host: h.Name, Message: "not deployed and not reachable, left out of DNS: " + err.Error()})
+			rep.Handle(ui.Warning{Host: h.Name, Message: "not deployed and not reachable, left out of DNS: " + err.Error()})
 			return struct{}{}, err
 		}
 		defer conn.Close()
@@ -147,10 +158,10 @@ func observeSkipped(ctx context.Context, o Options, hosts []HostResult) {
 }
 
 // observeServing is one read-only observe: does the host serve the stack?
-func observeServing(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts deploy.Options, rep ui.Reporter) bool {
+func observeServing(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts deploy.Options, rep ui.Handler) bool {
 	st, err := deploy.Status(ctx, conn, pb, opts)
 	if err != nil {
-		rep.Report(ui.Event{Kind: ui.KindWarn, Host: conn.Host(), Message: "could not observe, left out of DNS: " + err.Error()})
+		rep.Handle(ui.Warning{Host: conn.Host(), Message: "could not observe, left out of DNS: " + err.Error()})
 		return false
 	}
 	return st.Serving(pb, opts)
@@ -168,7 +179,7 @@ func collect(hosts []Host, results []fleet.Result[HostResult]) []HostResult {
 	return out
 }
 
-func hostName(h Host) string { return h.Target.String() }
+func hostName(h Host) string { return h.Name() }
 
 // addrOf is the address a connection reached; "" for one without an
 // address (this machine).
@@ -186,17 +197,12 @@ func statsOf(conn remote.Conn) remote.Stats {
 	return remote.Stats{}
 }
 
-func reporter(r ui.Reporter) ui.Reporter {
-	if r != nil {
-		return r
-	}
-	return ui.Discard{}
-}
+func reporter(r ui.Handler) ui.Handler { return ui.Or(r) }
 
 // finishDNS points the record (if any) at the hosts that serve, after
 // before (when given) has looked at hosts the run did not reach. An
 // interrupted run leaves DNS alone and says so.
-func finishDNS(ctx context.Context, o Options, r *Result, rep ui.Reporter, before func(context.Context, Options, []HostResult)) {
+func finishDNS(ctx context.Context, o Options, r *Result, rep ui.Handler, before func(context.Context, Options, []HostResult)) {
 	if o.DNS == nil {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/berth-sh/berth/internal/inventory"
+	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
 	"github.com/berth-sh/berth/remote"
 )
@@ -17,8 +18,7 @@ func TestRunWithoutServingHosts(t *testing.T) {
 
 	t.Run("unreachable host: failed, not serving, record left alone", func(t *testing.T) {
 		p := &fakeDNS{}
-		var evs events
-		r := Run(context.Background(), Options{Hosts: hosts, Connect: connect, DNS: &DNS{Name: "blog.example.com", Provider: p}, Reporter: &evs})
+		r := Run(context.Background(), Options{Hosts: hosts, Connect: connect, DNS: &DNS{Name: "blog.example.com", Provider: p}, Reporter: &ui.Recorder{}})
 		if !errors.Is(r.HostsErr, refused) || r.Hosts[0].Serving || r.Hosts[0].Skipped {
 			t.Fatalf("result %+v", r.Hosts[0])
 		}

@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// Live keeps a status line at the bottom of a terminal while the reporter it
+// Live keeps a status line at the bottom of a terminal while the handler it
 // wraps prints lines above it: hosts done and, while containers are being
 // waited for, the oldest wait's elapsed time and limit, redrawn every second.
 // Only for terminals: plain logs get plain lines.
 type Live struct {
 	mu     sync.Mutex
-	next   Reporter
+	next   Handler
 	term   io.Writer
 	now    func() time.Time
 	done   int
@@ -32,7 +32,7 @@ type liveWait struct {
 
 // NewLive wraps next; term is the terminal the status line is drawn on.
 // Close stops it.
-func NewLive(next Reporter, term io.Writer, total int) *Live {
+func NewLive(next Handler, term io.Writer, total int) *Live {
 	l := &Live{next: next, term: term, total: total, now: time.Now, waits: map[string]liveWait{}, stop: make(chan struct{})}
 	go l.tick()
 	return l
@@ -57,27 +57,25 @@ func (l *Live) tick() {
 	}
 }
 
-func (l *Live) Report(e Event) {
+func (l *Live) Handle(e Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e.Kind == KindWait {
-		l.track(e)
+	if w, ok := e.(Wait); ok {
+		l.track(w)
 	}
 	l.clear()
-	l.next.Report(e)
+	l.next.Handle(e)
 	l.draw()
 }
 
 // track keeps the waits in progress, from their start and end events.
-func (l *Live) track(e Event) {
-	container, _ := e.Data["container"].(string)
-	key := e.Host + "\x00" + container
-	if e.Data["status"] != WaitStarted {
+func (l *Live) track(w Wait) {
+	key := w.Host + "\x00" + w.Container
+	if w.Status != WaitStarted {
 		delete(l.waits, key)
 		return
 	}
-	ms, _ := e.Data["timeout_ms"].(int64)
-	l.waits[key] = liveWait{host: e.Host, container: container, since: l.now(), timeout: time.Duration(ms) * time.Millisecond}
+	l.waits[key] = liveWait{host: w.Host, container: w.Container, since: l.now(), timeout: time.Duration(w.Timeout)}
 }
 
 // HostDone counts one more finished host.

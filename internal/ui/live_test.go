@@ -11,7 +11,7 @@ import (
 // which, for how long so far and up to how long; when the wait ends, it goes.
 func TestLiveShowsWaits(t *testing.T) {
 	var term, out bytes.Buffer
-	l := NewLive(NewHuman(&out, &term, false), &term, 2)
+	l := NewLive(NewText(&out, &term, false), &term, 2)
 	defer l.Close()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := start
@@ -19,8 +19,7 @@ func TestLiveShowsWaits(t *testing.T) {
 	l.now = func() time.Time { return now }
 	l.mu.Unlock()
 	wait := func(status string) Event {
-		return Event{Kind: KindWait, Host: "h1", Message: "web " + status,
-			Data: Wait{Container: "web", Phase: "health", Status: status, Timeout: 190 * time.Second}.Data()}
+		return Wait{Host: "h1", Container: "web", Phase: WaitHealth, Until: "healthy", Status: status, Timeout: Duration(190 * time.Second)}
 	}
 	steps := []struct {
 		name string
@@ -30,7 +29,7 @@ func TestLiveShowsWaits(t *testing.T) {
 		not  string
 	}{
 		{"wait starts", 0, wait(WaitStarted), "[0/2 hosts done] waiting for web on h1: 0s of up to 3m10s", ""},
-		{"time passes", 12 * time.Second, Event{Kind: KindProgress, Host: "h2", Message: "observing"}, "waiting for web on h1: 12s of up to 3m10s", ""},
+		{"time passes", 12 * time.Second, Progress{Host: "h2", Message: "observing"}, "waiting for web on h1: 12s of up to 3m10s", ""},
 		{"wait ends", 15 * time.Second, wait(WaitReady), "[0/2 hosts done]", "waiting"},
 	}
 	for _, st := range steps {
@@ -40,7 +39,7 @@ func TestLiveShowsWaits(t *testing.T) {
 			now = start.Add(st.at)
 			term.Reset()
 			l.mu.Unlock()
-			l.Report(st.ev)
+			l.Handle(st.ev)
 			l.mu.Lock()
 			line := term.String()[strings.LastIndex(term.String(), "\n")+1:]
 			l.mu.Unlock()

@@ -7,23 +7,28 @@ import (
 	"testing"
 )
 
-func TestHumanRoutesByKind(t *testing.T) {
+func TestTextRoutes(t *testing.T) {
+	plan := Plan{Host: "h1", Actions: []PlanAction{{Kind: "create", Object: "volume", Name: "v"}, {Kind: "keep", Object: "network", Name: "n"}}}
 	tests := []struct {
 		name             string
 		quiet            bool
 		ev               Event
 		wantOut, wantErr string
 	}{
-		{"plan to stdout", false, Event{Kind: KindPlan, Host: "h1", Message: "+ volume v\n= network n"}, "h1: + volume v\nh1: = network n\n", ""},
-		{"progress to stderr", false, Event{Kind: KindProgress, Host: "h1", Message: "observing"}, "", "h1: observing\n"},
-		{"quiet drops progress", true, Event{Kind: KindProgress, Host: "h1", Message: "observing"}, "", ""},
-		{"quiet keeps errors", true, Event{Kind: KindError, Host: "h1", Message: "boom"}, "", "h1: error: boom\n"},
-		{"no host no prefix", false, Event{Kind: KindResult, Message: "x"}, "x\n", ""},
+		{"plan to stdout", false, plan, "h1: + volume v\nh1: = network n\nh1: Plan: 1 to create, 0 to recreate, 0 to start, 0 to remove, 1 unchanged.\n", ""},
+		{"progress to stderr", false, Progress{Host: "h1", Message: "observing"}, "", "h1: observing\n"},
+		{"quiet drops progress", true, Progress{Host: "h1", Message: "observing"}, "", ""},
+		{"quiet drops actions", true, Action{Host: "h1", Kind: "create", Object: "volume", Name: "v"}, "", ""},
+		{"quiet keeps warnings", true, Warning{Host: "h1", Message: "boom"}, "", "h1: warning: boom\n"},
+		{"no host no prefix", false, Warning{Message: "x"}, "", "warning: x\n"},
+		{"quiet keeps results", true, Bootstrap{Host: "h1", Docker: "27.1"}, "h1: ready: Docker 27.1, nothing to change\n", ""},
+		{"rows wait for the run's summary", false, Summary{Host: "h1", Result: SummaryOK}, "", ""},
+		{"a run summary without rows is its cost", false, RunSummary{Hosts: 2, Connections: 2, RoundTrips: 3}, "", "2 host(s): 2 SSH connection(s), 3 round trip(s)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			NewHuman(&out, &errOut, tt.quiet).Report(tt.ev)
+			NewText(&out, &errOut, tt.quiet).Handle(tt.ev)
 			if out.String() != tt.wantOut || errOut.String() != tt.wantErr {
 				t.Fatalf("out=%q err=%q, want out=%q err=%q", out.String(), errOut.String(), tt.wantOut, tt.wantErr)
 			}
@@ -31,21 +36,26 @@ func TestHumanRoutesByKind(t *testing.T) {
 	}
 }
 
+// TestJSONOneObjectPerLine: each event is one line, type and time first,
+// the host on every per-host event.
 func TestJSONOneObjectPerLine(t *testing.T) {
 	var out bytes.Buffer
 	j := NewJSON(&out)
-	j.Report(Event{Kind: KindPlan, Host: "h", Message: "+ volume v", Data: map[string]any{"changes": 1}})
-	j.Report(Event{Kind: KindSummary, Host: "h", Message: "done"})
+	j.Handle(Plan{Host: "h", Actions: []PlanAction{{Kind: "create", Object: "volume", Name: "v"}}, Changes: 1})
+	j.Handle(RunSummary{Hosts: 1})
 	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
 	if len(lines) != 2 {
 		t.Fatalf("got %d lines: %s", len(lines), out.String())
 	}
-	var e Event
+	var e map[string]any
 	if err := json.Unmarshal(lines[0], &e); err != nil {
 		t.Fatal(err)
 	}
-	if e.Kind != KindPlan || e.Host != "h" || e.Time.IsZero() {
-		t.Fatalf("bad event %+v", e)
+	if e["type"] != "plan" || e["host"] != "h" || e["time"] == nil || e["changes"] != 1.0 {
+		t.Fatalf("bad event %s", lines[0])
+	}
+	if !bytes.HasPrefix(lines[0], []byte(`{"type":"plan","time":`)) {
+		t.Errorf("type and time do not lead: %s", lines[0])
 	}
 }
 
@@ -113,10 +123,10 @@ func TestPrefixWriterBoundedMemory(t *testing.T) {
 
 func TestLiveKeepsStatusLineBelowOutput(t *testing.T) {
 	var term bytes.Buffer
-	l := NewLive(NewHuman(&term, &term, false), &term, 2)
-	l.Report(Event{Kind: KindProgress, Host: "a", Message: "creating"})
+	l := NewLive(NewText(&term, &term, false), &term, 2)
+	l.Handle(Progress{Host: "a", Message: "creating"})
 	l.HostDone()
-	l.Report(Event{Kind: KindProgress, Host: "b", Message: "creating"})
+	l.Handle(Progress{Host: "b", Message: "creating"})
 	l.HostDone()
 	l.Close()
 	want := "a: creating\n[0/2 hosts done]\r\033[K[1/2 hosts done]\r\033[Kb: creating\n[1/2 hosts done]\r\033[K"
