@@ -1,0 +1,153 @@
+package imagepush
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/berth-sh/berth/remote"
+)
+
+// chunk is the size of every write into the connection: OpenSSH stalled on a
+// stream of small channel writes (gzip's are a few KiB), so they are gathered.
+const chunk = 64 << 10
+
+// progressEvery is how often Push reports the bytes sent so far.
+const progressEvery = 2 * time.Second
+
+// Result is what one push sent.
+type Result struct {
+	Layers   int   // the image's layers
+	Omitted  int   // of which the host had this many, so they did not travel
+	Sent     int64 // bytes on the wire (compressed)
+	Duration time.Duration
+}
+
+// LoadError is a `docker load` on the host that failed. docker load tags an
+// image only once all of it is stored, so nothing was tagged and whatever
+// the host ran before is untouched.
+type LoadError struct {
+	Host, Ref string
+	Err       error
+}
+
+func (e *LoadError) Error() string {
+	return fmt.Sprintf("%s: push %s: docker load failed, nothing was tagged and the running version is untouched: %v", e.Host, e.Ref, e.Err)
+}
+
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// errLoadEnded tells the archive writer that the host stopped reading.
+var errLoadEnded = errors.New("docker load on the host ended")
+
+// Push streams img from the local engine into `docker load` on the host
+// behind conn, leaving out the layers that the host's images (have: their
+// diff ID lists) already hold. Memory stays bounded: the archive is never
+// held whole, only a chunk at a time. progress, when set, is called every
+// few seconds with the bytes sent so far.
+func Push(ctx context.Context, conn remote.Conn, img Image, have [][]string, progress func(sent int64, elapsed time.Duration)) (Result, error) {
+	start := time.Now()
+	res := Result{Layers: len(img.Layers)}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	save := exec.CommandContext(ctx, "docker", "save", img.Ref)
+	var saveErr bytes.Buffer
+	save.Stderr = &saveErr
+	archive, err := save.StdoutPipe()
+	if err != nil {
+		return res, fmt.Errorf("push %s: %w", img.Ref, err)
+	}
+	if err := save.Start(); err != nil {
+		return res, fmt.Errorf("push %s: docker save: %w", img.Ref, err)
+	}
+
+	pr, pw := io.Pipe()
+	sent := &counter{w: pw}
+	type local struct {
+		st  FilterStats
+		err error
+	}
+	done := make(chan local, 1)
+	go func() {
+		buf := bufio.NewWriterSize(sent, chunk)
+		gz, _ := gzip.NewWriterLevel(buf, gzip.BestSpeed) // a valid level: no error
+		st, err := Filter(gz, archive, img.Layers, Omit(img.Layers, have))
+		if err == nil {
+			err = gz.Close()
+		}
+		if err == nil {
+			err = buf.Flush()
+		}
+		if err != nil {
+			cancel() // docker save may be blocked on a pipe nobody reads
+		}
+		if werr := save.Wait(); err == nil && werr != nil {
+			err = fmt.Errorf("docker save %s: %w: %s", img.Ref, werr, strings.TrimSpace(saveErr.String()))
+		}
+		pw.CloseWithError(err) // nil: the host reads the end of the archive
+		done <- local{st, err}
+	}()
+
+	stopProgress := reportEvery(progress, sent, start)
+	var out bytes.Buffer
+	runErr := conn.Run(ctx, remote.Cmd{Args: []string{"docker", "load"}, Stdin: pr, Stdout: &out})
+	stopProgress()
+	pr.CloseWithError(errLoadEnded)
+	if runErr != nil {
+		cancel()
+	}
+	l := <-done
+	res.Omitted, res.Sent, res.Duration = l.st.Omitted, sent.n.Load(), time.Since(start)
+	if l.err != nil && !errors.Is(l.err, errLoadEnded) {
+		// The host saw a truncated archive, which docker load refuses.
+		return res, fmt.Errorf("push %s to %s: read the local image: %w (nothing was tagged on the host)", img.Ref, conn.Host(), l.err)
+	}
+	if runErr != nil {
+		return res, &LoadError{Host: conn.Host(), Ref: img.Ref, Err: runErr}
+	}
+	return res, nil
+}
+
+// reportEvery calls progress with the bytes counted so far until stopped.
+func reportEvery(progress func(int64, time.Duration), c *counter, start time.Time) (stop func()) {
+	if progress == nil {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				progress(c.n.Load(), time.Since(start))
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
+}
+
+// counter counts the bytes written through it.
+type counter struct {
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
