@@ -20,6 +20,7 @@ import (
 func deployFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "pull", Usage: "pull every image first; recreate only containers whose image changed", Category: "Deploy"},
+		pushFlag(),
 		&cli.StringFlag{Name: "batch", Usage: "roll out in waves of `N` hosts or P% of them, each healthy before the next", Category: "Fleet"},
 		&cli.IntFlag{Name: "max-failures", Usage: "`N` failed hosts tolerated before no further wave starts", Category: "Fleet"},
 		&cli.DurationFlag{Name: "lock-wait", Value: 0, Usage: "wait up to `DURATION` for another run's deploy lock", Category: "Deploy"},
@@ -88,6 +89,7 @@ anything would change, 1 on error, and 1 when an object with the playbook's name
 belongs to another stack or has no berth label (foreign; see --adopt).`,
 		Flags: concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "pull", Usage: "pull images first, to see which would be updated"},
+			pushFlag(),
 			newSecretsFlag(),
 			adoptFlag(),
 		}),
@@ -103,6 +105,10 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 		return err
 	}
 	d, err := a.dnsRecord(c, r)
+	if err != nil {
+		return err
+	}
+	pushes, err := pushImages(c.Context, c.Bool("push"), r.hosts)
 	if err != nil {
 		return err
 	}
@@ -130,6 +136,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 			Reporter:   rep,
 			Redactor:   a.redactor,
 			Adopt:      c.Bool("adopt"),
+			Push:       pushes,
 		},
 		Fleet:    fleet.Options{Parallel: r.parallel, Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone},
 		Prepare:  prepare,
@@ -235,11 +242,22 @@ func fleetExitCode(rows []summaryRow) int {
 func (a *App) summary(rep ui.Reporter, jsonOut bool, rows []summaryRow, dryRun bool) {
 	var b bytes.Buffer
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tCHANGES\tCONNECTIONS\tROUND TRIPS\tDURATION\tRESULT")
+	// PUSHED only in runs that pushed images: bytes sent to each host.
+	pushedAny := false
+	for _, r := range rows {
+		pushedAny = pushedAny || (r.res != nil && r.res.Pushed > 0)
+	}
+	pushedCol := ""
+	if pushedAny {
+		pushedCol = "PUSHED\t"
+	}
+	fmt.Fprintln(tw, "HOST\tCHANGES\t"+pushedCol+"CONNECTIONS\tROUND TRIPS\tDURATION\tRESULT")
 	ok, failed, skipped := 0, 0, 0
 	for _, r := range rows {
 		changes, result := 0, "ok"
+		var pushed int64
 		if res := r.res; res != nil {
+			pushed = res.Pushed
 			if res.Plan != nil {
 				changes = res.Plan.Changes()
 			}
@@ -262,12 +280,16 @@ func (a *App) summary(rep ui.Reporter, jsonOut bool, rows []summaryRow, dryRun b
 		default:
 			ok++
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", r.host, changes, conns, trips, r.duration.Round(time.Millisecond), result)
+		pushedCell := ""
+		if pushedAny {
+			pushedCell = fmt.Sprintf("%.1f MiB\t", float64(pushed)/(1<<20))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s%d\t%d\t%s\t%s\n", r.host, changes, pushedCell, conns, trips, r.duration.Round(time.Millisecond), result)
 		if !jsonOut {
 			continue
 		}
 		rep.Report(ui.Event{Kind: ui.KindSummary, Host: r.host, Message: result, Data: map[string]any{
-			"changes": changes, "connections": conns, "round_trips": trips,
+			"changes": changes, "pushed_bytes": pushed, "connections": conns, "round_trips": trips,
 			"duration_ms": r.duration.Milliseconds(), "result": result, "skipped": r.skipped,
 		}})
 	}

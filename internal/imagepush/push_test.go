@@ -1,0 +1,147 @@
+package imagepush
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-sh/berth/internal/testenv"
+	"github.com/berth-sh/berth/internal/testimage"
+	"github.com/berth-sh/berth/remote"
+)
+
+// captureConn is a host whose `docker load` keeps the archive it was sent,
+// or, with fail set, reads part of it and fails as a full disk would.
+type captureConn struct {
+	remote.Conn
+	got      bytes.Buffer
+	failHalf bool
+}
+
+func (c *captureConn) Host() string { return "fake" }
+
+func (c *captureConn) Run(ctx context.Context, cmd remote.Cmd) error {
+	if strings.Join(cmd.Args, " ") != "docker load" {
+		return errors.New("unexpected command " + strings.Join(cmd.Args, " "))
+	}
+	if c.failHalf {
+		io.CopyN(&c.got, cmd.Stdin, 4096)
+		return &remote.ExitError{Host: "fake", Args: cmd.Args, Code: 1, Stderr: "no space left on device"}
+	}
+	_, err := io.Copy(&c.got, cmd.Stdin)
+	return err
+}
+
+// localImage imports a one-layer image of random content under a unique
+// name and removes it at the end.
+func localImage(t *testing.T, size int) Image {
+	t.Helper()
+	testenv.NeedDocker(t)
+	ref := testimage.LocalRegistry + "berth-push-test:" + strings.TrimSuffix(testimage.Unique(t), "-")
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	data := make([]byte, size)
+	rand.Read(data)
+	tw.WriteHeader(&tar.Header{Name: "data", Mode: 0o644, Size: int64(size)})
+	tw.Write(data)
+	tw.Close()
+	imp := exec.Command("docker", "import", "-", ref)
+	imp.Stdin = &layer
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref).Run() })
+	imgs, err := Inspect(context.Background(), []string{ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imgs[ref]
+}
+
+func loadLocal(t *testing.T, archive []byte) error {
+	t.Helper()
+	cmd := exec.Command("docker", "load")
+	cmd.Stdin = bytes.NewReader(archive)
+	out, err := cmd.CombinedOutput()
+	t.Logf("docker load of %d bytes: %v %s", len(archive), err, out)
+	return err
+}
+
+// TestPushArchiveLoads: what Push sends is an archive docker load takes whole
+// and tags, and refuses cut short, tagging nothing (so a connection lost
+// mid-push leaves the host as it was).
+func TestPushArchiveLoads(t *testing.T) {
+	img := localImage(t, 512<<10)
+	conn := &captureConn{}
+	res, err := Push(context.Background(), conn, img, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != int64(conn.got.Len()) || res.Layers != 1 || res.Omitted != 0 {
+		t.Fatalf("result %+v, host got %d bytes", res, conn.got.Len())
+	}
+	archive := conn.got.Bytes()
+	if out, err := exec.Command("docker", "rmi", img.Ref).CombinedOutput(); err != nil {
+		t.Fatalf("rmi: %v %s", err, out)
+	}
+	if err := loadLocal(t, archive[:len(archive)/2]); err == nil {
+		t.Fatal("a truncated archive loaded")
+	}
+	if exec.Command("docker", "image", "inspect", img.Ref).Run() == nil {
+		t.Fatal("a truncated load tagged the image")
+	}
+	if err := loadLocal(t, archive); err != nil {
+		t.Fatal(err)
+	}
+	if got := testimage.ImageID(t, img.Ref); got != img.ID {
+		t.Fatalf("loaded %s as %s, want %s", img.Ref, got, img.ID)
+	}
+
+	// With the layer on the host, only metadata travels.
+	conn = &captureConn{}
+	res, err = Push(context.Background(), conn, img, [][]string{img.Layers}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Omitted != 1 || res.Sent > 4096 {
+		t.Fatalf("with the layer on the host: %+v, want it omitted and a few hundred bytes", res)
+	}
+}
+
+// TestPushLoadFails: a host whose docker load fails partway stops the push
+// promptly (docker save is not left blocked) with an error that says the
+// host was left as it was.
+func TestPushLoadFails(t *testing.T) {
+	img := localImage(t, 4<<20)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := Push(ctx, &captureConn{failHalf: true}, img, nil, nil)
+	var le *LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("err = %v, want a LoadError", err)
+	}
+	for _, want := range []string{"fake: push " + img.Ref, "nothing was tagged", "no space left on device"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatal("push did not return before the deadline")
+	}
+}
+
+func TestInspectMissing(t *testing.T) {
+	testenv.NeedDocker(t)
+	_, err := Inspect(context.Background(), []string{testimage.LocalRegistry + "berth-no-such-image:x"})
+	var me *MissingError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "not in the local Docker engine") {
+		t.Fatalf("err = %v, want a MissingError", err)
+	}
+}
