@@ -1,0 +1,93 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/berth-sh/berth/internal/hosttest"
+	"github.com/berth-sh/berth/internal/testenv"
+	"github.com/berth-sh/berth/internal/testimage"
+)
+
+// TestPushMissingLocalImage: --push of an image this machine lacks is a usage
+// error, found before any host is reached (the host here does not exist).
+func TestPushMissingLocalImage(t *testing.T) {
+	testenv.NeedDocker(t)
+	ref := testimage.Image + ":no-such-tag"
+	_, errOut, code := berth(t, "deploy", "--push", "--host", "root@127.0.0.1:1", "--ssh-config", "none",
+		"--playbook", "testdata/stack.yaml", "--var", "image="+ref, "--var", "web_image="+ref)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want %d", code, exitUsage)
+	}
+	if !strings.Contains(errOut, ref) || !strings.Contains(errOut, "not in the local Docker engine") {
+		t.Errorf("stderr does not name the missing image: %q", errOut)
+	}
+	if strings.Contains(errOut, "127.0.0.1:1") {
+		t.Errorf("berth reached for the host before checking the image: %q", errOut)
+	}
+}
+
+// TestPushLocalImage: an image built here, on no host, reaches two hosts with
+// --push and the stack serves it; a second deploy sends nothing (1 round
+// trip); a rebuild that changes only the top layer sends about that layer.
+func TestPushLocalImage(t *testing.T) {
+	tag := "push-" + strings.TrimSuffix(testimage.Unique(t), "-")
+	ref := testimage.Build(t, tag, "v1")
+	f := hosttest.Start(t, 2, hosttest.Options{Ports: []int{80}})
+	deploy := func(t *testing.T, hosts ...*hosttest.Host) map[string]int64 {
+		t.Helper()
+		args := []string{"deploy", "--push", "--json", "--playbook", "testdata/stack.yaml", "--identity", f.Identity,
+			"--known-hosts", f.KnownHosts, "--ssh-config", "none", "--state-dir", fleetStateDir,
+			"--var", "image=" + ref, "--var", "web_image=" + ref, "--var", "web_bind=0.0.0.0", "--var", "web_port=80"}
+		for _, h := range hosts {
+			args = append(args, "--host", h.Target("root"))
+		}
+		out, errOut, code := berth(t, args...)
+		if code != exitOK {
+			t.Fatalf("deploy: exit %d\n%s", code, errOut)
+		}
+		pushed := map[string]int64{}
+		for host, s := range summaries(t, out) {
+			if host == "" {
+				continue
+			}
+			pushed[host] = int64(s.Data["pushed_bytes"].(float64))
+			if n := s.Data["round_trips"].(float64); pushed[host] == 0 && s.Data["changes"].(float64) == 0 && n != 1 {
+				t.Errorf("%s: a deploy with nothing to send or change took %v round trips, want 1", host, n)
+			}
+		}
+		return pushed
+	}
+	serves := func(t *testing.T, h *hosttest.Host, version string) {
+		t.Helper()
+		if st, body := httpDo(t, "GET", "http://"+h.Addr+"/", ""); st != 200 || !strings.HasPrefix(body, "web "+version+" ") {
+			t.Errorf("%s: web answers %d %q, want %s", h.Addr, st, body, version)
+		}
+	}
+
+	first := deploy(t, f.Hosts...)
+	for _, h := range f.Hosts {
+		if first[h.Target("root")] == 0 {
+			t.Errorf("%s: nothing pushed to a host without the image", h.Addr)
+		}
+		serves(t, h, "v1")
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	for host, n := range deploy(t, f.Hosts...) {
+		if n != 0 {
+			t.Errorf("%s: the second deploy pushed %d bytes, want 0", host, n)
+		}
+	}
+
+	testimage.Build(t, tag, "v2") // same tag; only the top layer (/version) differs
+	h := f.Hosts[0]
+	layer := deploy(t, h)[h.Target("root")]
+	whole := first[h.Target("root")]
+	t.Logf("bytes pushed: whole image %d, after a top-layer change %d", whole, layer)
+	if layer == 0 || layer > whole/20 {
+		t.Errorf("a one-layer change pushed %d bytes of the whole image's %d", layer, whole)
+	}
+	serves(t, h, "v2")
+}
