@@ -51,10 +51,14 @@ func push(ctx context.Context, conn remote.Conn, obs *docker.Observed, imgs []im
 		if err != nil {
 			return total, err
 		}
-		rep.Emit(ui.KindProgress, fmt.Sprintf("pushed %s: %d of %d layers sent, %s in %s (%s/s)", img.Ref,
-			r.Layers-r.Omitted, r.Layers, mib(r.Sent), r.Duration.Round(time.Millisecond), mib(rate(r.Sent, r.Duration))),
+		note := ""
+		if r.Retried {
+			note = "; the host's engine reuses no layers it has (containerd image store?), so the whole image went"
+		}
+		rep.Emit(ui.KindProgress, fmt.Sprintf("pushed %s: %d of %d layers sent, %s in %s (%s/s)%s", img.Ref,
+			r.Layers-r.Omitted, r.Layers, mib(r.Sent), r.Duration.Round(time.Millisecond), mib(rate(r.Sent, r.Duration)), note),
 			map[string]any{"image": img.Ref, "bytes": r.Sent, "layers": r.Layers, "layers_sent": r.Layers - r.Omitted,
-				"duration_ms": r.Duration.Milliseconds()})
+				"duration_ms": r.Duration.Milliseconds(), "whole_image_retry": r.Retried})
 		obs.SetImage(img.Ref, img.ID, img.Layers)
 	}
 	return total, nil

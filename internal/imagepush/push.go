@@ -27,7 +27,8 @@ const progressEvery = 2 * time.Second
 type Result struct {
 	Layers   int   // the image's layers
 	Omitted  int   // of which the host had this many, so they did not travel
-	Sent     int64 // bytes on the wire (compressed)
+	Sent     int64 // bytes on the wire (compressed), a retry's included
+	Retried  bool  // the host refused an archive without its layers; the whole image was sent
 	Duration time.Duration
 }
 
@@ -54,6 +55,20 @@ var errLoadEnded = errors.New("docker load on the host ended")
 // held whole, only a chunk at a time. progress, when set, is called every
 // few seconds with the bytes sent so far.
 func Push(ctx context.Context, conn remote.Conn, img Image, have [][]string, progress func(sent int64, elapsed time.Duration)) (Result, error) {
+	res, err := push(ctx, conn, img, have, progress)
+	var le *LoadError
+	if res.Omitted > 0 && errors.As(err, &le) && strings.Contains(le.Err.Error(), "no such file or directory") {
+		// An engine that does not reuse the layers it has (the containerd
+		// image store) wants every layer's file: send the whole image.
+		full, err := push(ctx, conn, img, nil, progress)
+		full.Sent += res.Sent
+		full.Retried = true
+		return full, err
+	}
+	return res, err
+}
+
+func push(ctx context.Context, conn remote.Conn, img Image, have [][]string, progress func(sent int64, elapsed time.Duration)) (Result, error) {
 	start := time.Now()
 	res := Result{Layers: len(img.Layers)}
 	ctx, cancel := context.WithCancel(ctx)

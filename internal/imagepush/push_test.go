@@ -23,6 +23,8 @@ type captureConn struct {
 	remote.Conn
 	got      bytes.Buffer
 	failHalf bool
+	noReuse  bool // fail every archive that leaves a layer out, as the containerd store may
+	loads    []int64
 }
 
 func (c *captureConn) Host() string { return "fake" }
@@ -35,7 +37,13 @@ func (c *captureConn) Run(ctx context.Context, cmd remote.Cmd) error {
 		io.CopyN(&c.got, cmd.Stdin, 4096)
 		return &remote.ExitError{Host: "fake", Args: cmd.Args, Code: 1, Stderr: "no space left on device"}
 	}
-	_, err := io.Copy(&c.got, cmd.Stdin)
+	c.got.Reset()
+	n, err := io.Copy(&c.got, cmd.Stdin)
+	c.loads = append(c.loads, n)
+	if c.noReuse && len(c.loads) == 1 {
+		return &remote.ExitError{Host: "fake", Args: cmd.Args, Code: 1,
+			Stderr: "open /var/lib/docker/tmp/docker-import-1/abc/layer.tar: no such file or directory"}
+	}
 	return err
 }
 
@@ -134,6 +142,20 @@ func TestPushLoadFails(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Fatal("push did not return before the deadline")
+	}
+}
+
+// TestPushFallsBackToWholeImage: an engine that refuses an archive without
+// the layers it has gets the whole image in a second load.
+func TestPushFallsBackToWholeImage(t *testing.T) {
+	img := localImage(t, 64<<10)
+	conn := &captureConn{noReuse: true}
+	res, err := Push(context.Background(), conn, img, [][]string{img.Layers}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conn.loads) != 2 || !res.Retried || conn.loads[1] < 64<<10 || res.Sent != conn.loads[0]+conn.loads[1] {
+		t.Fatalf("loads %v, result %+v: want a small archive, then the whole image", conn.loads, res)
 	}
 }
 
