@@ -20,7 +20,6 @@ import (
 func deployFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "pull", Usage: "pull every image first; recreate only containers whose image changed", Category: "Deploy"},
-		pushFlag(),
 		&cli.StringFlag{Name: "batch", Usage: "roll out in waves of `N` hosts or P% of them, each healthy before the next", Category: "Fleet"},
 		&cli.IntFlag{Name: "max-failures", Usage: "`N` failed hosts tolerated before no further wave starts", Category: "Fleet"},
 		&cli.DurationFlag{Name: "lock-wait", Value: 0, Usage: "wait up to `DURATION` for another run's deploy lock", Category: "Deploy"},
@@ -70,7 +69,7 @@ EC2 tags berth:var:KEY), berth.yaml vars:, the playbook's defaults.
 Example:
    berth deploy --local --var http_port=8080
    berth deploy --ec2-tag Name=blog --domain blog.example.com`,
-		Flags: concat(targetFlags(), playbookFlags(), deployFlags(), dnsFlags(), outputFlags(), []cli.Flag{
+		Flags: concat(targetFlags(), playbookFlags(), deployFlags(), pushFlags(), dnsFlags(), outputFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "stop after printing the plan; exit 2 when anything would change"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 2 when changes were applied (0 when none were needed)"},
 			&cli.BoolFlag{Name: "bootstrap", Usage: "first make each host ready as berth bootstrap does (install and start Docker)"},
@@ -87,9 +86,8 @@ func (a *App) planCommand() *cli.Command {
 & adopt, = unchanged) and the DNS change. Exit code 0 when everything is in sync, 2 when
 anything would change, 1 on error, and 1 when an object with the playbook's names
 belongs to another stack or has no berth label (foreign; see --adopt).`,
-		Flags: concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), []cli.Flag{
+		Flags: concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), pushFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "pull", Usage: "pull images first, to see which would be updated"},
-			pushFlag(),
 			newSecretsFlag(),
 			adoptFlag(),
 		}),
@@ -108,7 +106,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	pushes, err := pushImages(c.Context, c.Bool("push"), r.hosts)
+	pushes, err := pushImages(c.Context, c.Bool("push"), c.StringSlice("push-archive"), r.hosts)
 	if err != nil {
 		return err
 	}

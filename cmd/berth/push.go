@@ -6,39 +6,56 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/berth-sh/berth/internal/docker"
 	"github.com/berth-sh/berth/internal/imagepush"
 	"github.com/berth-sh/berth/internal/rollout"
 )
 
-func pushFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "push", Category: "Deploy",
-		Usage: "send every image from this machine's Docker engine to hosts that lack it (only the layers they lack), instead of the hosts pulling it; per container: push: true in the playbook"}
+func pushFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "push", Category: "Deploy",
+			Usage: "send every image from this machine's Docker engine to hosts that lack it (only the layers they lack), instead of the hosts pulling it; per container: push: true in the playbook"},
+		&cli.StringSliceFlag{Name: "push-archive", Category: "Deploy",
+			Usage: "send the images tagged in `FILE`, a docker save archive (plain or gzip), to hosts that lack them, for the containers that run them (repeatable)"},
+	}
 }
 
-// pushImages reads from the local engine every image the run pushes: all of
-// them with --push, else those of containers marked push: true. A missing
-// one is a usage error, found before any host is reached.
-func pushImages(ctx context.Context, all bool, hosts []rollout.Host) (map[string]imagepush.Image, error) {
+// pushImages finds every image the run pushes: those tagged in the
+// --push-archive files that a container runs, then from the local engine all
+// others with --push, else those of containers marked push: true. A missing
+// image or unreadable archive is a usage error, found before any host is
+// reached.
+func pushImages(ctx context.Context, all bool, archives []string, hosts []rollout.Host) (map[string]imagepush.Image, error) {
+	imgs := map[string]imagepush.Image{}
+	for _, path := range archives {
+		in, err := imagepush.ReadArchive(path)
+		if err != nil {
+			return nil, usageError("--push-archive: %v", err)
+		}
+		for _, img := range in {
+			imgs[img.Ref] = img
+		}
+	}
 	var refs []string
 	for _, h := range hosts {
-		if all {
-			refs = append(refs, docker.Images(h.Playbook)...)
-			continue
-		}
 		for _, c := range h.Playbook.Containers {
-			if c.Push {
+			if _, fromFile := imgs[c.Image]; (all || c.Push) && !fromFile {
 				refs = append(refs, c.Image)
 			}
 		}
 	}
 	if len(refs) == 0 {
-		return nil, nil
+		return imgs, nil
 	}
-	imgs, err := imagepush.Inspect(ctx, refs)
+	local, err := imagepush.Inspect(ctx, refs)
 	var missing *imagepush.MissingError
 	if errors.As(err, &missing) {
 		return nil, usageError("%v", err)
 	}
-	return imgs, err
+	if err != nil {
+		return nil, err
+	}
+	for ref, img := range local {
+		imgs[ref] = img
+	}
+	return imgs, nil
 }

@@ -9,21 +9,36 @@ import (
 	"github.com/berth-sh/berth/internal/testimage"
 )
 
-// TestPushMissingLocalImage: --push of an image this machine lacks is a usage
-// error, found before any host is reached (the host here does not exist).
+// TestPushMissingLocalImage: --push of an image this machine lacks, or an
+// archive that cannot be read, is a usage error found before any host is
+// reached (the host here does not exist).
 func TestPushMissingLocalImage(t *testing.T) {
 	testenv.NeedDocker(t)
 	ref := testimage.Image + ":no-such-tag"
-	_, errOut, code := berth(t, "deploy", "--push", "--host", "root@127.0.0.1:1", "--ssh-config", "none",
-		"--playbook", "testdata/stack.yaml", "--var", "image="+ref, "--var", "web_image="+ref)
-	if code != exitUsage {
-		t.Fatalf("exit %d, want %d", code, exitUsage)
-	}
-	if !strings.Contains(errOut, ref) || !strings.Contains(errOut, "not in the local Docker engine") {
-		t.Errorf("stderr does not name the missing image: %q", errOut)
-	}
-	if strings.Contains(errOut, "127.0.0.1:1") {
-		t.Errorf("berth reached for the host before checking the image: %q", errOut)
+	for _, tc := range []struct {
+		name string
+		flag []string
+		want []string
+	}{
+		{"local image", []string{"--push"}, []string{ref, "not in the local Docker engine"}},
+		{"archive", []string{"--push-archive", "/nonexistent/image.tar"}, []string{"--push-archive", "/nonexistent/image.tar"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"deploy", "--host", "root@127.0.0.1:1", "--ssh-config", "none",
+				"--playbook", "testdata/stack.yaml", "--var", "image=" + ref, "--var", "web_image=" + ref}, tc.flag...)
+			_, errOut, code := berth(t, args...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d", code, exitUsage)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr does not say %q: %q", w, errOut)
+				}
+			}
+			if strings.Contains(errOut, "127.0.0.1:1") {
+				t.Errorf("berth reached for the host before checking the image: %q", errOut)
+			}
+		})
 	}
 }
 

@@ -14,6 +14,9 @@ type Image struct {
 	Ref    string   // what the playbook names; docker save is given this, so load tags it
 	ID     string   // sha256:...
 	Layers []string // RootFS diff IDs, base first
+	// Archive is a `docker save` file holding the image; "" means the local
+	// engine. docker load gets the whole file, every image in it.
+	Archive string
 }
 
 // Omit returns the diff IDs of img's layers that need not travel to a host

@@ -74,15 +74,9 @@ func push(ctx context.Context, conn remote.Conn, img Image, have [][]string, pro
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	save := exec.CommandContext(ctx, "docker", "save", img.Ref)
-	var saveErr bytes.Buffer
-	save.Stderr = &saveErr
-	archive, err := save.StdoutPipe()
+	archive, wait, err := source(ctx, img)
 	if err != nil {
 		return res, fmt.Errorf("push %s: %w", img.Ref, err)
-	}
-	if err := save.Start(); err != nil {
-		return res, fmt.Errorf("push %s: docker save: %w", img.Ref, err)
 	}
 
 	pr, pw := io.Pipe()
@@ -105,8 +99,9 @@ func push(ctx context.Context, conn remote.Conn, img Image, have [][]string, pro
 		if err != nil {
 			cancel() // docker save may be blocked on a pipe nobody reads
 		}
-		if werr := save.Wait(); err == nil && werr != nil {
-			err = fmt.Errorf("docker save %s: %w: %s", img.Ref, werr, strings.TrimSpace(saveErr.String()))
+		// wait: for docker save, after its output was read to the end
+		if werr := wait(); err == nil && werr != nil {
+			err = werr
 		}
 		pw.CloseWithError(err) // nil: the host reads the end of the archive
 		done <- local{st, err}
@@ -130,6 +125,31 @@ func push(ctx context.Context, conn remote.Conn, img Image, have [][]string, pro
 		return res, &LoadError{Host: conn.Host(), Ref: img.Ref, Err: runErr}
 	}
 	return res, nil
+}
+
+// source opens the archive of img: its file, or `docker save` of it. wait
+// ends the reading and says whether the source failed.
+func source(ctx context.Context, img Image) (io.Reader, func() error, error) {
+	if img.Archive != "" {
+		r, closeFn, err := openArchive(img.Archive)
+		return r, closeFn, err
+	}
+	save := exec.CommandContext(ctx, "docker", "save", img.Ref)
+	var stderr bytes.Buffer
+	save.Stderr = &stderr
+	out, err := save.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := save.Start(); err != nil {
+		return nil, nil, fmt.Errorf("docker save: %w", err)
+	}
+	return out, func() error {
+		if err := save.Wait(); err != nil {
+			return fmt.Errorf("docker save %s: %w: %s", img.Ref, err, strings.TrimSpace(stderr.String()))
+		}
+		return nil
+	}, nil
 }
 
 // reportEvery calls progress with the bytes counted so far until stopped.

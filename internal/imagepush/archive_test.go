@@ -1,0 +1,51 @@
+package imagepush
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestReadArchive(t *testing.T) {
+	raw, err := os.ReadFile("testdata/v2.tar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write(raw)
+	w.Close()
+	zipped := filepath.Join(t.TempDir(), "v2.tar.gz")
+	if err := os.WriteFile(zipped, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, v1 := load(t, "v1.tar")
+	_, have := archiveLayers(t, v1)
+	for _, path := range []string{"testdata/v2.tar", zipped} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			imgs, err := ReadArchive(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The ID docker gave the image when it was built (docker image inspect probe:2).
+			const id = "sha256:1e2a366c8ae64b4f7268a4a4e66ae8986ffc7057f6cdeaa07e2c05d6febb2f60"
+			if len(imgs) != 1 || imgs[0].Ref != "probe:2" || imgs[0].ID != id || len(imgs[0].Layers) != 3 || imgs[0].Archive != path {
+				t.Fatalf("ReadArchive = %+v", imgs)
+			}
+			conn := &captureConn{}
+			res, err := Push(context.Background(), conn, imgs[0], [][]string{have}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Omitted != 2 || res.Sent != int64(conn.got.Len()) {
+				t.Fatalf("push from the archive: %+v, want the two shared layers left out", res)
+			}
+		})
+	}
+	if _, err := ReadArchive("archive_test.go"); err == nil {
+		t.Fatal("a file that is no archive was read as one")
+	}
+}
