@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -49,11 +51,12 @@ func TestPushLocalImage(t *testing.T) {
 	tag := "push-" + strings.TrimSuffix(testimage.Unique(t), "-")
 	ref := testimage.Build(t, tag, "v1")
 	f := hosttest.Start(t, 2, hosttest.Options{Ports: []int{80}})
-	deploy := func(t *testing.T, hosts ...*hosttest.Host) map[string]int64 {
+	deploy := func(t *testing.T, push []string, hosts ...*hosttest.Host) map[string]int64 {
 		t.Helper()
-		args := []string{"deploy", "--push", "--json", "--playbook", "testdata/stack.yaml", "--identity", f.Identity,
+		args := []string{"deploy", "--json", "--playbook", "testdata/stack.yaml", "--identity", f.Identity,
 			"--known-hosts", f.KnownHosts, "--ssh-config", "none", "--state-dir", fleetStateDir,
 			"--var", "image=" + ref, "--var", "web_image=" + ref, "--var", "web_bind=0.0.0.0", "--var", "web_port=80"}
+		args = append(args, push...)
 		for _, h := range hosts {
 			args = append(args, "--host", h.Target("root"))
 		}
@@ -80,7 +83,8 @@ func TestPushLocalImage(t *testing.T) {
 		}
 	}
 
-	first := deploy(t, f.Hosts...)
+	push := []string{"--push"}
+	first := deploy(t, push, f.Hosts...)
 	for _, h := range f.Hosts {
 		if first[h.Target("root")] == 0 {
 			t.Errorf("%s: nothing pushed to a host without the image", h.Addr)
@@ -90,7 +94,7 @@ func TestPushLocalImage(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	for host, n := range deploy(t, f.Hosts...) {
+	for host, n := range deploy(t, push, f.Hosts...) {
 		if n != 0 {
 			t.Errorf("%s: the second deploy pushed %d bytes, want 0", host, n)
 		}
@@ -98,11 +102,24 @@ func TestPushLocalImage(t *testing.T) {
 
 	testimage.Build(t, tag, "v2") // same tag; only the top layer (/version) differs
 	h := f.Hosts[0]
-	layer := deploy(t, h)[h.Target("root")]
+	layer := deploy(t, push, h)[h.Target("root")]
 	whole := first[h.Target("root")]
 	t.Logf("bytes pushed: whole image %d, after a top-layer change %d", whole, layer)
 	if layer == 0 || layer > whole/20 {
 		t.Errorf("a one-layer change pushed %d bytes of the whole image's %d", layer, whole)
+	}
+	serves(t, h, "v2")
+
+	// The same from a docker save file, to the other host.
+	archive := filepath.Join(t.TempDir(), "v2.tar")
+	if out, err := exec.Command("docker", "save", "-o", archive, ref).CombinedOutput(); err != nil {
+		t.Fatalf("docker save: %v %s", err, out)
+	}
+	h = f.Hosts[1]
+	fromFile := deploy(t, []string{"--push-archive", archive}, h)[h.Target("root")]
+	t.Logf("bytes pushed from the archive after a top-layer change: %d", fromFile)
+	if fromFile == 0 || fromFile > whole/20 {
+		t.Errorf("a one-layer change from an archive pushed %d bytes of the whole image's %d", fromFile, whole)
 	}
 	serves(t, h, "v2")
 }
