@@ -46,12 +46,13 @@ func TestPushMissingLocalImage(t *testing.T) {
 
 // TestPushLocalImage: an image built here, on no host, reaches two hosts with
 // --push and the stack serves it; a second deploy sends nothing (1 round
-// trip); a rebuild that changes only the top layer sends about that layer.
+// trip); after a rebuild, a load cut short tags nothing and changes nothing;
+// then only the changed top layer travels, from the engine and from a file.
 func TestPushLocalImage(t *testing.T) {
 	tag := "push-" + strings.TrimSuffix(testimage.Unique(t), "-")
 	ref := testimage.Build(t, tag, "v1")
 	f := hosttest.Start(t, 2, hosttest.Options{Ports: []int{80}})
-	deploy := func(t *testing.T, push []string, hosts ...*hosttest.Host) map[string]int64 {
+	run := func(t *testing.T, push []string, hosts ...*hosttest.Host) (string, string, int) {
 		t.Helper()
 		args := []string{"deploy", "--json", "--playbook", "testdata/stack.yaml", "--identity", f.Identity,
 			"--known-hosts", f.KnownHosts, "--ssh-config", "none", "--state-dir", fleetStateDir,
@@ -60,7 +61,11 @@ func TestPushLocalImage(t *testing.T) {
 		for _, h := range hosts {
 			args = append(args, "--host", h.Target("root"))
 		}
-		out, errOut, code := berth(t, args...)
+		return berth(t, args...)
+	}
+	deploy := func(t *testing.T, push []string, hosts ...*hosttest.Host) map[string]int64 {
+		t.Helper()
+		out, errOut, code := run(t, push, hosts...)
 		if code != exitOK {
 			t.Fatalf("deploy: exit %d\n%s", code, errOut)
 		}
@@ -100,8 +105,27 @@ func TestPushLocalImage(t *testing.T) {
 		}
 	}
 
+	v1 := testimage.ImageID(t, ref)
 	testimage.Build(t, tag, "v2") // same tag; only the top layer (/version) differs
 	h := f.Hosts[0]
+
+	// A load that fails halfway (the archive cut short, as by a lost
+	// connection): nothing tagged, nothing changed, v1 still serving.
+	wrapper := "#!/bin/sh\nif [ \"$1\" = load ]; then head -c 1000 | /usr/bin/docker load; exit $?; fi\nexec /usr/bin/docker \"$@\"\n"
+	if out, err := h.Exec(t, "sh", "-c", `printf '%s' "$1" > /usr/local/bin/docker && chmod 755 /usr/local/bin/docker`, "sh", wrapper); err != nil {
+		t.Fatalf("install the cutting docker: %v %s", err, out)
+	}
+	_, errOut, code := run(t, push, h)
+	if code != exitFailure || !strings.Contains(errOut, "docker load failed, nothing was tagged and the running version is untouched") {
+		t.Errorf("a cut load: exit %d, want %d and the reason; stderr:\n%s", code, exitFailure, errOut)
+	}
+	if id, _ := h.Exec(t, "docker", "image", "inspect", "--format", "{{.Id}}", ref); id != v1 {
+		t.Errorf("after a cut load the host's %s is %q, want v1's %s", ref, id, v1)
+	}
+	serves(t, h, "v1")
+	if out, err := h.Exec(t, "rm", "/usr/local/bin/docker"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
 	layer := deploy(t, push, h)[h.Target("root")]
 	whole := first[h.Target("root")]
 	t.Logf("bytes pushed: whole image %d, after a top-layer change %d", whole, layer)
