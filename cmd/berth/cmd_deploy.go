@@ -110,6 +110,11 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
+	spool, err := pushSpool(pushes, len(r.hosts), dryRun)
+	if err != nil {
+		return err
+	}
+	defer spool.Close()
 	rep, hostDone, stopLive := a.liveReporter(c, rep, len(r.hosts))
 	defer stopLive()
 	var prepare func(context.Context, remote.Conn) error
@@ -135,6 +140,7 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 			Redactor:   a.redactor,
 			Adopt:      c.Bool("adopt"),
 			Push:       pushes,
+			PushSpool:  spool,
 		},
 		Fleet:    fleet.Options{Parallel: r.parallel, Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone},
 		Prepare:  prepare,

@@ -59,3 +59,17 @@ func pushImages(ctx context.Context, all bool, archives []string, hosts []rollou
 	}
 	return imgs, nil
 }
+
+// pushSpool shares each image's one local read among the hosts of a run
+// that pushes from the local engine to more than one host; nil otherwise.
+func pushSpool(imgs map[string]imagepush.Image, hosts int, dryRun bool) (*imagepush.Spool, error) {
+	if hosts < 2 || dryRun {
+		return nil, nil
+	}
+	for _, img := range imgs {
+		if img.Archive == "" {
+			return imagepush.NewSpool()
+		}
+	}
+	return nil, nil
+}

@@ -38,6 +38,9 @@ type Options struct {
 	// them (see imagepush); the refs no container of the playbook runs are
 	// ignored.
 	Push map[string]imagepush.Image
+	// PushSpool, when set, shares one local read of each pushed image among
+	// the run's hosts.
+	PushSpool *imagepush.Spool
 
 	// afterStep, when set (by this package's tests), is called after each
 	// step of a container swap, with the step's name.
@@ -189,7 +192,7 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	}
 	// Under the lock, before anything changes: a push that fails stops the
 	// deploy with the host as it was.
-	res.Pushed, err = push(ctx, conn, st.Docker, opts.toPush(pb, st.Docker), rep)
+	res.Pushed, err = push(ctx, conn, st.Docker, opts.toPush(pb, st.Docker), opts.PushSpool, rep)
 	if err != nil {
 		return res, err
 	}

@@ -36,7 +36,7 @@ func assumePushed(obs *docker.Observed, imgs []imagepush.Image) {
 // push sends imgs to the host, each leaving out the layers the host's images
 // already hold, and records them in obs. It stops at the first failure: a
 // failed load tags nothing, and the deploy must not go on without the image.
-func push(ctx context.Context, conn remote.Conn, obs *docker.Observed, imgs []imagepush.Image, rep ui.Host) (int64, error) {
+func push(ctx context.Context, conn remote.Conn, obs *docker.Observed, imgs []imagepush.Image, spool *imagepush.Spool, rep ui.Host) (int64, error) {
 	var total int64
 	for _, img := range imgs {
 		var have [][]string
@@ -44,9 +44,10 @@ func push(ctx context.Context, conn remote.Conn, obs *docker.Observed, imgs []im
 			have = append(have, layers)
 		}
 		rep.Progress("pushing %s (%d layers)", img.Ref, len(img.Layers))
-		r, err := imagepush.Push(ctx, conn, img, have, func(sent int64, elapsed time.Duration) {
-			rep.Progress("pushing %s: %s sent, %s/s", img.Ref, mib(sent), mib(rate(sent, elapsed)))
-		})
+		r, err := imagepush.Push(ctx, conn, img, imagepush.Options{Have: have, Spool: spool,
+			Progress: func(sent int64, elapsed time.Duration) {
+				rep.Progress("pushing %s: %s sent, %s/s", img.Ref, mib(sent), mib(rate(sent, elapsed)))
+			}})
 		total += r.Sent
 		if err != nil {
 			return total, err

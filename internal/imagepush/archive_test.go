@@ -36,7 +36,7 @@ func TestReadArchive(t *testing.T) {
 				t.Fatalf("ReadArchive = %+v", imgs)
 			}
 			conn := &captureConn{}
-			res, err := Push(context.Background(), conn, imgs[0], [][]string{have}, nil)
+			res, err := Push(context.Background(), conn, imgs[0], Options{Have: [][]string{have}})
 			if err != nil {
 				t.Fatal(err)
 			}

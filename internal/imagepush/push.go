@@ -49,18 +49,30 @@ func (e *LoadError) Unwrap() error { return e.Err }
 // errLoadEnded tells the archive writer that the host stopped reading.
 var errLoadEnded = errors.New("docker load on the host ended")
 
-// Push streams img from the local engine into `docker load` on the host
-// behind conn, leaving out the layers that the host's images (have: their
-// diff ID lists) already hold. Memory stays bounded: the archive is never
-// held whole, only a chunk at a time. progress, when set, is called every
-// few seconds with the bytes sent so far.
-func Push(ctx context.Context, conn remote.Conn, img Image, have [][]string, progress func(sent int64, elapsed time.Duration)) (Result, error) {
-	res, err := push(ctx, conn, img, have, progress)
+// Options shape one push.
+type Options struct {
+	// Have lists the diff IDs of each image the host holds: the layers an
+	// image shares with one of them, base first, are left out.
+	Have [][]string
+	// Progress, when set, is called every few seconds with the bytes sent.
+	Progress func(sent int64, elapsed time.Duration)
+	// Spool, when set, shares one local read of each image among the hosts
+	// of a run; nil: each push reads the image itself.
+	Spool *Spool
+}
+
+// Push streams img from the local engine (or its archive file) into
+// `docker load` on the host behind conn, leaving out the layers the host
+// already has. Memory stays bounded: the archive is never held whole, only a
+// chunk at a time.
+func Push(ctx context.Context, conn remote.Conn, img Image, opts Options) (Result, error) {
+	res, err := push(ctx, conn, img, opts)
 	var le *LoadError
 	if res.Omitted > 0 && errors.As(err, &le) && strings.Contains(le.Err.Error(), "no such file or directory") {
 		// An engine that does not reuse the layers it has (the containerd
 		// image store) wants every layer's file: send the whole image.
-		full, err := push(ctx, conn, img, nil, progress)
+		opts.Have = nil
+		full, err := push(ctx, conn, img, opts)
 		full.Sent += res.Sent
 		full.Retried = true
 		return full, err
@@ -68,13 +80,13 @@ func Push(ctx context.Context, conn remote.Conn, img Image, have [][]string, pro
 	return res, err
 }
 
-func push(ctx context.Context, conn remote.Conn, img Image, have [][]string, progress func(sent int64, elapsed time.Duration)) (Result, error) {
+func push(ctx context.Context, conn remote.Conn, img Image, opts Options) (Result, error) {
 	start := time.Now()
 	res := Result{Layers: len(img.Layers)}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	archive, wait, err := source(ctx, img)
+	archive, wait, err := source(ctx, img, opts.Spool)
 	if err != nil {
 		return res, fmt.Errorf("push %s: %w", img.Ref, err)
 	}
@@ -85,11 +97,14 @@ func push(ctx context.Context, conn remote.Conn, img Image, have [][]string, pro
 		st  FilterStats
 		err error
 	}
+	// hostEnded is set once docker load returned: a local error after that is
+	// its consequence (a closed pipe, a killed docker save), not a cause.
+	var hostEnded atomic.Bool
 	done := make(chan local, 1)
 	go func() {
 		buf := bufio.NewWriterSize(sent, chunk)
 		gz, _ := gzip.NewWriterLevel(buf, gzip.BestSpeed) // a valid level: no error
-		st, err := Filter(gz, archive, img.Layers, Omit(img.Layers, have))
+		st, err := Filter(gz, archive, img.Layers, Omit(img.Layers, opts.Have))
 		if err == nil {
 			err = gz.Close()
 		}
@@ -103,21 +118,26 @@ func push(ctx context.Context, conn remote.Conn, img Image, have [][]string, pro
 		if werr := wait(); err == nil && werr != nil {
 			err = werr
 		}
-		pw.CloseWithError(err) // nil: the host reads the end of the archive
+		consequence := hostEnded.Load() // before the host can see our error
+		pw.CloseWithError(err)          // nil: the host reads the end of the archive
+		if consequence {
+			err = nil
+		}
 		done <- local{st, err}
 	}()
 
-	stopProgress := reportEvery(progress, sent, start)
+	stopProgress := reportEvery(opts.Progress, sent, start)
 	var out bytes.Buffer
 	runErr := conn.Run(ctx, remote.Cmd{Args: []string{"docker", "load"}, Stdin: pr, Stdout: &out})
 	stopProgress()
+	hostEnded.Store(true)
 	pr.CloseWithError(errLoadEnded)
 	if runErr != nil {
 		cancel()
 	}
 	l := <-done
 	res.Omitted, res.Sent, res.Duration = l.st.Omitted, sent.n.Load(), time.Since(start)
-	if l.err != nil && !errors.Is(l.err, errLoadEnded) {
+	if l.err != nil {
 		// The host saw a truncated archive, which docker load refuses.
 		return res, fmt.Errorf("push %s to %s: read the local image: %w (nothing was tagged on the host)", img.Ref, conn.Host(), l.err)
 	}
@@ -127,12 +147,14 @@ func push(ctx context.Context, conn remote.Conn, img Image, have [][]string, pro
 	return res, nil
 }
 
-// source opens the archive of img: its file, or `docker save` of it. wait
-// ends the reading and says whether the source failed.
-func source(ctx context.Context, img Image) (io.Reader, func() error, error) {
-	if img.Archive != "" {
-		r, closeFn, err := openArchive(img.Archive)
-		return r, closeFn, err
+// source opens the archive of img: its file, the spool, or `docker save` of
+// it. wait ends the reading and says whether the source failed.
+func source(ctx context.Context, img Image, spool *Spool) (io.Reader, func() error, error) {
+	switch {
+	case img.Archive != "":
+		return openArchive(img.Archive)
+	case spool != nil:
+		return spool.open(ctx, img)
 	}
 	save := exec.CommandContext(ctx, "docker", "save", img.Ref)
 	var stderr bytes.Buffer

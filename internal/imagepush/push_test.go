@@ -88,7 +88,7 @@ func loadLocal(t *testing.T, archive []byte) error {
 func TestPushArchiveLoads(t *testing.T) {
 	img := localImage(t, 512<<10)
 	conn := &captureConn{}
-	res, err := Push(context.Background(), conn, img, nil, nil)
+	res, err := Push(context.Background(), conn, img, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestPushArchiveLoads(t *testing.T) {
 
 	// With the layer on the host, only metadata travels.
 	conn = &captureConn{}
-	res, err = Push(context.Background(), conn, img, [][]string{img.Layers}, nil)
+	res, err = Push(context.Background(), conn, img, Options{Have: [][]string{img.Layers}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestPushLoadFails(t *testing.T) {
 	img := localImage(t, 4<<20)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := Push(ctx, &captureConn{failHalf: true}, img, nil, nil)
+	_, err := Push(ctx, &captureConn{failHalf: true}, img, Options{})
 	var le *LoadError
 	if !errors.As(err, &le) {
 		t.Fatalf("err = %v, want a LoadError", err)
@@ -150,7 +150,7 @@ func TestPushLoadFails(t *testing.T) {
 func TestPushFallsBackToWholeImage(t *testing.T) {
 	img := localImage(t, 64<<10)
 	conn := &captureConn{noReuse: true}
-	res, err := Push(context.Background(), conn, img, [][]string{img.Layers}, nil)
+	res, err := Push(context.Background(), conn, img, Options{Have: [][]string{img.Layers}})
 	if err != nil {
 		t.Fatal(err)
 	}
