@@ -96,6 +96,12 @@ func (o *Observed) ImageID(ref string) string {
 // there leaves the host, so a plan made afterwards sees it without another
 // round trip.
 func (o *Observed) SetImage(ref, id string, layers []string) {
+	if o.Images == nil {
+		o.Images = map[string]string{}
+	}
+	if o.Layers == nil {
+		o.Layers = map[string][]string{}
+	}
 	o.Images[ref] = id
 	o.Images[NormalizeRef(ref)] = id
 	o.Images[id] = id
