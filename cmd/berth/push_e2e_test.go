@@ -89,6 +89,13 @@ func TestPushLocalImage(t *testing.T) {
 	}
 
 	push := []string{"--push"}
+	// A dry run says what it would push, and pushes nothing.
+	if out, _, code := run(t, append([]string{"--dry-run"}, push...), f.Hosts[0]); code != exitDrift || !strings.Contains(out, "would push "+ref) {
+		t.Errorf("deploy --dry-run --push: exit %d, want %d and \"would push\"; stdout:\n%s", code, exitDrift, out)
+	}
+	if out, _ := f.Hosts[0].Exec(t, "docker", "images", "-q", ref); out != "" {
+		t.Errorf("a dry run pushed the image: %q", out)
+	}
 	first := deploy(t, push, f.Hosts...)
 	for _, h := range f.Hosts {
 		if first[h.Target("root")] == 0 {
