@@ -16,8 +16,8 @@ import (
 // maxManifest bounds the manifest and config files read from an archive.
 const maxManifest = 16 << 20
 
-// ReadArchive lists the tagged images of a `docker save` archive (plain or
-// gzip-compressed) at path, each with Archive set so Push sends it from the
+// ReadArchive lists the tags of the one image in a `docker save` archive
+// (plain or gzip-compressed) at path, each with Archive set so Push sends it from the
 // file instead of the local engine. It reads the archive twice: manifest.json
 // comes near its end, the images' configs before it.
 func ReadArchive(path string) ([]Image, error) {
@@ -35,6 +35,11 @@ func ReadArchive(path string) ([]Image, error) {
 	}
 	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil {
 		return nil, fmt.Errorf("read image archive %s: manifest.json: %w", path, err)
+	}
+	if len(manifest) > 1 {
+		// docker load would load them all for each one pushed, and a layer
+		// file of one may be a link into another's: one image per file.
+		return nil, fmt.Errorf("read image archive %s: it holds %d images; save one image per file (docker save -o FILE NAME:TAG)", path, len(manifest))
 	}
 	want := map[string]bool{}
 	for _, m := range manifest {

@@ -1,11 +1,13 @@
 package imagepush
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +49,16 @@ func TestReadArchive(t *testing.T) {
 	}
 	if _, err := ReadArchive("archive_test.go"); err == nil {
 		t.Fatal("a file that is no archive was read as one")
+	}
+	two := filepath.Join(t.TempDir(), "two.tar")
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	manifest := []byte(`[{"Config":"a.json","RepoTags":["a:1"],"Layers":[]},{"Config":"b.json","RepoTags":["b:1"],"Layers":[]}]`)
+	tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o644, Size: int64(len(manifest))})
+	tw.Write(manifest)
+	tw.Close()
+	os.WriteFile(two, b.Bytes(), 0o644)
+	if _, err := ReadArchive(two); err == nil || !strings.Contains(err.Error(), "one image per file") {
+		t.Fatalf("an archive of two images: err %v, want a refusal", err)
 	}
 }
