@@ -15,7 +15,7 @@ func pushFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "push", Category: "Deploy",
 			Usage: "send every image from this machine's Docker engine to hosts that lack it (only the layers they lack), instead of the hosts pulling it; per container: push: true in the playbook"},
 		&cli.StringSliceFlag{Name: "push-archive", Category: "Deploy",
-			Usage: "send the images tagged in `FILE`, a docker save archive (plain or gzip, one image per file), to hosts that lack it, for the containers that run it (repeatable)"},
+			Usage: "send the image in `FILE`, a docker save archive of one image (plain or gzip), to hosts that lack it, for the containers that run it (repeatable)"},
 	}
 }
 
