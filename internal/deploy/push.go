@@ -45,8 +45,12 @@ func push(ctx context.Context, conn remote.Conn, obs *docker.Observed, imgs []im
 		}
 		rep.Progress("pushing %s (%d layers)", img.Ref, len(img.Layers))
 		r, err := imagepush.Push(ctx, conn, img, imagepush.Options{Have: have, Spool: spool,
-			Progress: func(sent int64, elapsed time.Duration) {
-				rep.Progress("pushing %s: %s sent, %s/s", img.Ref, mib(sent), mib(rate(sent, elapsed)))
+			Progress: func(p imagepush.Progress) {
+				eta := ""
+				if left := p.Left(); left > 0 {
+					eta = fmt.Sprintf(", about %s left", left.Round(time.Second))
+				}
+				rep.Progress("pushing %s: %s sent, %s/s%s", img.Ref, mib(p.Sent), mib(rate(p.Sent, p.Elapsed)), eta)
 			}})
 		total += r.Sent
 		if err != nil {

@@ -26,6 +26,10 @@ func ReadArchive(path string) ([]Image, error) {
 		RepoTags []string
 		Layers   []string
 	}
+	compressed, err := isGzip(path)
+	if err != nil {
+		return nil, err
+	}
 	files, err := archiveFiles(path, map[string]bool{"manifest.json": true})
 	if err != nil {
 		return nil, err
@@ -64,8 +68,12 @@ func ReadArchive(path string) ([]Image, error) {
 			return nil, fmt.Errorf("read image archive %s: config %s lists %d layers, the manifest %d", path, m.Config, len(c.RootFS.DiffIDs), len(m.Layers))
 		}
 		sum := sha256.Sum256(cfg)
+		size := int64(0)
+		if fi, err := os.Stat(path); err == nil && !compressed {
+			size = fi.Size()
+		}
 		for _, tag := range m.RepoTags {
-			imgs = append(imgs, Image{Ref: tag, ID: "sha256:" + hex.EncodeToString(sum[:]), Layers: c.RootFS.DiffIDs, Archive: path})
+			imgs = append(imgs, Image{Ref: tag, ID: "sha256:" + hex.EncodeToString(sum[:]), Layers: c.RootFS.DiffIDs, Archive: path, Size: size})
 		}
 	}
 	if len(imgs) == 0 {
@@ -102,6 +110,17 @@ func archiveFiles(path string, names map[string]bool) (map[string][]byte, error)
 			return nil, fmt.Errorf("read image archive %s: %w", path, err)
 		}
 	}
+}
+
+func isGzip(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("read image archive: %w", err)
+	}
+	defer f.Close()
+	var magic [2]byte
+	n, _ := io.ReadFull(f, magic[:])
+	return n == 2 && magic[0] == 0x1f && magic[1] == 0x8b, nil
 }
 
 // openArchive opens a tar file, decompressing it when it is gzip.

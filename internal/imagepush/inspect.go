@@ -25,7 +25,7 @@ func Inspect(ctx context.Context, refs []string) (map[string]Image, error) {
 		if _, ok := imgs[ref]; ok {
 			continue
 		}
-		cmd := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{json .Id}} {{json .RootFS.Layers}}", ref)
+		cmd := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{json .Id}} {{json .Size}} {{json .RootFS.Layers}}", ref)
 		out, err := cmd.Output()
 		if err != nil {
 			detail := err.Error()
@@ -35,7 +35,11 @@ func Inspect(ctx context.Context, refs []string) (map[string]Image, error) {
 			return nil, &MissingError{Ref: ref, Detail: detail}
 		}
 		img := Image{Ref: ref}
-		id, layers, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+		id, rest, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+		size, layers, _ := strings.Cut(rest, " ")
+		if err := json.Unmarshal([]byte(size), &img.Size); err != nil {
+			return nil, fmt.Errorf("inspect local image %s: %w", ref, err)
+		}
 		if err := json.Unmarshal([]byte(id), &img.ID); err != nil {
 			return nil, fmt.Errorf("inspect local image %s: %w", ref, err)
 		}

@@ -17,6 +17,9 @@ type Image struct {
 	// Archive is a `docker save` file holding the image; "" means the local
 	// engine. docker load gets the whole file, every image in it.
 	Archive string
+	// Size is about how many bytes the archive holds (docker's image size,
+	// or the file's); 0: unknown. Progress estimates the time left from it.
+	Size int64
 }
 
 // Omit returns the diff IDs of img's layers that need not travel to a host

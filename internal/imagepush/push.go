@@ -49,13 +49,30 @@ func (e *LoadError) Unwrap() error { return e.Err }
 // errLoadEnded tells the archive writer that the host stopped reading.
 var errLoadEnded = errors.New("docker load on the host ended")
 
+// Progress is how far a push is.
+type Progress struct {
+	Sent    int64 // bytes on the wire
+	Read    int64 // of the archive, layers left out included
+	Total   int64 // the archive's estimated size; 0: unknown
+	Elapsed time.Duration
+}
+
+// Left estimates the time to go from the pace of reading the archive, which
+// sending holds back; 0 when unknown.
+func (p Progress) Left() time.Duration {
+	if p.Total <= 0 || p.Read <= 0 || p.Read >= p.Total {
+		return 0
+	}
+	return time.Duration(float64(p.Elapsed) * float64(p.Total-p.Read) / float64(p.Read))
+}
+
 // Options shape one push.
 type Options struct {
 	// Have lists the diff IDs of each image the host holds: the layers an
 	// image shares with one of them, base first, are left out.
 	Have [][]string
-	// Progress, when set, is called every few seconds with the bytes sent.
-	Progress func(sent int64, elapsed time.Duration)
+	// Progress, when set, is called every few seconds.
+	Progress func(Progress)
 	// Spool, when set, shares one local read of each image among the hosts
 	// of a run; nil: each push reads the image itself.
 	Spool *Spool
@@ -93,6 +110,7 @@ func push(ctx context.Context, conn remote.Conn, img Image, opts Options) (Resul
 
 	pr, pw := io.Pipe()
 	sent := &counter{w: pw}
+	read := &readCounter{r: archive}
 	type local struct {
 		st  FilterStats
 		err error
@@ -104,7 +122,7 @@ func push(ctx context.Context, conn remote.Conn, img Image, opts Options) (Resul
 	go func() {
 		buf := bufio.NewWriterSize(sent, chunk)
 		gz, _ := gzip.NewWriterLevel(buf, gzip.BestSpeed) // a valid level: no error
-		st, err := Filter(gz, archive, img.Layers, Omit(img.Layers, opts.Have))
+		st, err := Filter(gz, read, img.Layers, Omit(img.Layers, opts.Have))
 		if err == nil {
 			err = gz.Close()
 		}
@@ -126,7 +144,9 @@ func push(ctx context.Context, conn remote.Conn, img Image, opts Options) (Resul
 		done <- local{st, err}
 	}()
 
-	stopProgress := reportEvery(opts.Progress, sent, start)
+	stopProgress := reportEvery(opts.Progress, func() Progress {
+		return Progress{Sent: sent.n.Load(), Read: read.n.Load(), Total: img.Size, Elapsed: time.Since(start)}
+	})
 	var out bytes.Buffer
 	runErr := conn.Run(ctx, remote.Cmd{Args: []string{"docker", "load"}, Stdin: pr, Stdout: &out})
 	stopProgress()
@@ -174,8 +194,8 @@ func source(ctx context.Context, img Image, spool *Spool) (io.Reader, func() err
 	}, nil
 }
 
-// reportEvery calls progress with the bytes counted so far until stopped.
-func reportEvery(progress func(int64, time.Duration), c *counter, start time.Time) (stop func()) {
+// reportEvery calls progress with now() every few seconds until stopped.
+func reportEvery(progress func(Progress), now func() Progress) (stop func()) {
 	if progress == nil {
 		return func() {}
 	}
@@ -190,7 +210,7 @@ func reportEvery(progress func(int64, time.Duration), c *counter, start time.Tim
 			case <-quit:
 				return
 			case <-t.C:
-				progress(c.n.Load(), time.Since(start))
+				progress(now())
 			}
 		}
 	}()
@@ -205,6 +225,18 @@ type counter struct {
 
 func (c *counter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// readCounter counts the bytes read through it.
+type readCounter struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
 }

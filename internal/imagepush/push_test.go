@@ -70,7 +70,26 @@ func localImage(t *testing.T, size int) Image {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if img := imgs[ref]; img.Size < int64(size) || len(img.Layers) != 1 {
+		t.Fatalf("Inspect = %+v, want one layer and at least %d bytes", img, size)
+	}
 	return imgs[ref]
+}
+
+func TestProgressLeft(t *testing.T) {
+	for _, tc := range []struct {
+		p    Progress
+		want time.Duration
+	}{
+		{Progress{Read: 25, Total: 100, Elapsed: time.Second}, 3 * time.Second},
+		{Progress{Read: 0, Total: 100, Elapsed: time.Second}, 0},
+		{Progress{Read: 50, Total: 0, Elapsed: time.Second}, 0},
+		{Progress{Read: 150, Total: 100, Elapsed: time.Second}, 0},
+	} {
+		if got := tc.p.Left(); got != tc.want {
+			t.Errorf("%+v.Left() = %s, want %s", tc.p, got, tc.want)
+		}
+	}
 }
 
 func loadLocal(t *testing.T, archive []byte) error {
