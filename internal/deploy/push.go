@@ -50,7 +50,8 @@ func push(ctx context.Context, conn remote.Conn, obs *docker.Observed, imgs []im
 				if left := p.Left(); left > 0 {
 					eta = fmt.Sprintf(", about %s left", left.Round(time.Second))
 				}
-				rep.Progress("pushing %s: %s sent, %s/s%s", img.Ref, mib(p.Sent), mib(rate(p.Sent, p.Elapsed)), eta)
+				rep.Emit(ui.KindProgress, fmt.Sprintf("pushing %s: %s sent, %s/s%s", img.Ref, mib(p.Sent), mib(rate(p.Sent, p.Elapsed)), eta),
+					map[string]any{"image": img.Ref, "bytes": p.Sent, "elapsed_ms": p.Elapsed.Milliseconds(), "left_ms": p.Left().Milliseconds()})
 			}})
 		total += r.Sent
 		if err != nil {
