@@ -51,6 +51,7 @@ func TestPushMissingLocalImage(t *testing.T) {
 func TestPushLocalImage(t *testing.T) {
 	tag := "push-" + strings.TrimSuffix(testimage.Unique(t), "-")
 	ref := testimage.Build(t, tag, "v1")
+	t.Cleanup(func() { exec.Command("docker", "rmi", ref).Run() }) // the tag; shared layers stay
 	f := hosttest.Start(t, 2, hosttest.Options{Ports: []int{80}})
 	run := func(t *testing.T, push []string, hosts ...*hosttest.Host) (string, string, int) {
 		t.Helper()
