@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin/berth
 
-.PHONY: build test testhosts lint bench bench-backup bench-stream fuzz clean
+.PHONY: build test testhosts lint bench bench-backup bench-stream bench-push fuzz clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/berth
@@ -37,6 +37,12 @@ bench-backup:
 # wall time ratio and berth's peak RSS. Knob: STREAM_BYTES (default 500000000).
 bench-stream:
 	bench/stream
+
+# berth deploy --push of a large local image to one harness host vs docker save |
+# ssh host docker load: ratio, bytes of a one-layer change, peak RSS.
+# Knob: BENCH_PUSH_MB (default 500).
+bench-push:
+	bench/push
 
 # Every fuzz target for FUZZTIME each, one worker (the seeds and the committed
 # corpus in each package's testdata/fuzz also run in `make test`). A failing

@@ -91,6 +91,7 @@ func TestParseErrors(t *testing.T) {
 		{"env and secret env", `env: { A: "1" }`, `env: { PW: "1" }`, nil, `env "PW" is set in both env and secret_env`},
 		{"undeclared secret", "secret_env: { PW: pw }", "secret_env: { PW: pass }", nil, `demo.yaml:15:23: secret "pass" is not declared`},
 		{"bad secret name", "secrets: [pw]", "secrets: [pw, Bad-Name]", nil, `invalid secret name "Bad-Name"`},
+		{"push by digest", "image: busybox:1\n    depends_on", "image: busybox@sha256:" + strings.Repeat("a", 64) + "\n    push: true\n    depends_on", nil, `pinned by digest`},
 		{"restart policy", "    ports:", "    restart: sometimes\n    ports:", nil, `invalid restart policy "sometimes"`},
 		{"ready not http", "    ports:", "    ready: { http: https://x/ }\n    ports:", nil, `must be an http:// URL`},
 		{"relative container path", `"data:/data"`, `"data:data"`, nil, `must be absolute`},

@@ -28,8 +28,11 @@ type Network struct {
 }
 
 type Container struct {
-	Name      string            `yaml:"name"`
-	Image     string            `yaml:"image"`
+	Name  string `yaml:"name"`
+	Image string `yaml:"image"`
+	// Push sends the image from the local Docker engine to each host that
+	// lacks it (only the layers it lacks), instead of the host pulling it.
+	Push      bool              `yaml:"push"`
 	Command   []string          `yaml:"command"`
 	DependsOn []string          `yaml:"depends_on"`
 	Networks  []string          `yaml:"networks"`

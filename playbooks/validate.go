@@ -198,6 +198,9 @@ func (v *validator) container(p string, c *Container, containers, volumes, netwo
 			v.errf(kp, "secret %q is not declared under secrets:", s)
 		}
 	}
+	if c.Push && strings.Contains(c.Image, "@") {
+		v.errf(p+".push", "image %q is pinned by digest, which docker load cannot give it: push a tag instead", c.Image)
+	}
 	if !validRestart(c.Restart) {
 		v.errf(p+".restart", "invalid restart policy %q (want no, always, unless-stopped, on-failure or on-failure:N)", c.Restart)
 	}

@@ -68,7 +68,7 @@ EC2 tags berth:var:KEY), berth.yaml vars:, the playbook's defaults.
 Example:
    berth deploy --local --var http_port=8080
    berth deploy --ec2-tag Name=blog --domain blog.example.com`,
-		Flags: concat(targetFlags(), playbookFlags(), deployFlags(), dnsFlags(), outputFlags(), []cli.Flag{
+		Flags: concat(targetFlags(), playbookFlags(), deployFlags(), pushFlags(), dnsFlags(), outputFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "stop after printing the plan; exit 2 when anything would change"},
 			&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 2 when changes were applied (0 when none were needed)"},
 			&cli.BoolFlag{Name: "bootstrap", Usage: "first make each host ready as berth bootstrap does (install and start Docker)"},
@@ -85,7 +85,7 @@ func (a *App) planCommand() *cli.Command {
 & adopt, = unchanged) and the DNS change. Exit code 0 when everything is in sync, 2 when
 anything would change, 1 on error, and 1 when an object with the playbook's names
 belongs to another stack or has no berth label (foreign; see --adopt).`,
-		Flags: concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), []cli.Flag{
+		Flags: concat(targetFlags(), playbookFlags(), dnsFlags(), outputFlags(), pushFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "pull", Usage: "pull images first, to see which would be updated"},
 			newSecretsFlag(),
 			adoptFlag(),
@@ -105,6 +105,15 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
+	pushes, err := pushImages(c.Context, c.Bool("push"), c.StringSlice("push-archive"), r.hosts)
+	if err != nil {
+		return err
+	}
+	spool, err := pushSpool(pushes, len(r.hosts), dryRun)
+	if err != nil {
+		return err
+	}
+	defer spool.Close()
 	rep, hostDone, stopLive := a.withLive(rep, len(r.hosts))
 	defer stopLive()
 	var prepare func(context.Context, remote.Conn) error
@@ -129,6 +138,8 @@ func (a *App) converge(c *cli.Context, dryRun bool) error {
 			Reporter:   rep,
 			Redactor:   a.redactor,
 			Adopt:      c.Bool("adopt"),
+			Push:       pushes,
+			PushSpool:  spool,
 		},
 		Fleet:    fleet.Options{Parallel: r.parallel, Batch: c.String("batch"), MaxFailures: c.Int("max-failures"), OnDone: hostDone},
 		Prepare:  prepare,
@@ -243,6 +254,7 @@ func summary(h ui.Handler, rows []summaryRow, dryRun, inSync bool) {
 		s := ui.Summary{Host: r.host, Name: r.name, Result: ui.SummaryOK, Connections: r.stats.Connections,
 			RoundTrips: r.stats.RoundTrips(), Duration: ui.Duration(r.duration), Skipped: r.skipped}
 		if res := r.res; res != nil {
+			s.Pushed = res.Pushed
 			if res.Plan != nil {
 				s.Changes = res.Plan.Changes()
 			}

@@ -86,7 +86,7 @@ Example:
    berth schedule --every 1h --ec2-tag Name=blog --domain blog.example.com \
        --identity ~/.ssh/deploy --on-failure 'curl -fsS -d "$BERTH_SUMMARY" https://hooks.example.com/x'
    berth schedule --at 03:00 --host admin@203.0.113.10 --check`,
-		Flags:       concat(targetFlags(), playbookFlags(), deployFlags(), dnsFlags(), outputFlags(), scheduleFlags()),
+		Flags:       concat(targetFlags(), playbookFlags(), deployFlags(), pushFlags(), dnsFlags(), outputFlags(), scheduleFlags()),
 		Subcommands: []*cli.Command{a.scheduleBackupCommand()},
 		Action:      a.scheduleAction("deploy"),
 	}

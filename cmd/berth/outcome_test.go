@@ -74,3 +74,41 @@ func TestSummaryTable(t *testing.T) {
 		t.Errorf("closing line %q", last)
 	}
 }
+
+// TestSummaryPushed: a run that pushed images has a PUSHED column, aligned,
+// with each host's bytes; a run that pushed nothing has none.
+func TestSummaryPushed(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		pushed int64
+		want   []string // the PUSHED cells, host by host; nil: no column
+	}{
+		{"pushed", 3 << 20, []string{"3.0 MiB", "0.0 MiB"}},
+		{"nothing pushed", 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := []summaryRow{
+				{host: "web1", res: &deploy.Result{Applied: 1, Pushed: tc.pushed}},
+				{host: "a-longer-host-name", res: &deploy.Result{}},
+			}
+			var out, errOut strings.Builder
+			summary(ui.NewText(&out, &errOut, false), rows, false, false)
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			col := strings.Index(lines[0], "PUSHED")
+			if tc.want == nil {
+				if col >= 0 {
+					t.Fatalf("a PUSHED column though nothing was pushed:\n%s", out.String())
+				}
+				return
+			}
+			if col < 0 {
+				t.Fatalf("no PUSHED column:\n%s", out.String())
+			}
+			for i, w := range tc.want {
+				if !strings.HasPrefix(lines[i+1][col:], w) {
+					t.Errorf("row %d: PUSHED cell is not %q:\n%s", i, w, out.String())
+				}
+			}
+		})
+	}
+}

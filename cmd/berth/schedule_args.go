@@ -71,7 +71,7 @@ func (r argRewrite) deployArgs(raw []string) []string {
 // isPath says whether a flag's value names a file or directory on this machine.
 func (r argRewrite) isPath(flag, value string) bool {
 	switch flag {
-	case "config", "identity", "known-hosts", "to", "age-identity":
+	case "config", "identity", "known-hosts", "to", "age-identity", "push-archive":
 		return true
 	case "ssh-config":
 		return value != "none"

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-sh/berth/internal/docker"
+	"github.com/berth-sh/berth/internal/imagepush"
 	"github.com/berth-sh/berth/internal/plan"
 	"github.com/berth-sh/berth/internal/ui"
 	"github.com/berth-sh/berth/playbooks"
@@ -33,6 +34,13 @@ type Options struct {
 	// Adopt takes over objects with the playbook's names that carry no berth
 	// label; see plan.Adopt.
 	Adopt bool
+	// Push maps image refs to the local images to send to hosts that lack
+	// them (see imagepush); the refs no container of the playbook runs are
+	// ignored.
+	Push map[string]imagepush.Image
+	// PushSpool, when set, shares one local read of each pushed image among
+	// the run's hosts.
+	PushSpool *imagepush.Spool
 
 	// afterStep, when set (by this package's tests), is called after each
 	// step of a container swap, with the step's name.
@@ -84,6 +92,7 @@ type Result struct {
 	Applied  int
 	Stats    remote.Stats
 	Duration time.Duration
+	Pushed   int64 // bytes of images pushed to the host
 }
 
 // finish records how long a run took and what it cost in round trips.
@@ -131,6 +140,8 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if secretsErr == nil {
 		popts.Secrets = ss.digests
 	}
+	pushes := opts.toPush(pb, st.Docker)
+	assumePushed(st.Docker, pushes)
 	res.Plan = plan.Compute(stack, pb, st.Docker, popts)
 	// Foreign objects first: they say why nothing may be touched at all.
 	if err := res.Plan.Err(); err != nil {
@@ -144,10 +155,13 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 		if st.Legacy != "" {
 			rep.Progress("secrets are stored in %s; a deploy moves them to %s", st.Legacy, st.Dir)
 		}
+		for _, img := range pushes {
+			rep.Progress("would push %s", img.Ref)
+		}
 		reportPlan(rep, res.Plan)
 		return res, nil
 	}
-	if res.Plan.InSync() && !st.Lock.Held && !ss.store && st.Legacy == "" {
+	if res.Plan.InSync() && len(pushes) == 0 && !st.Lock.Held && !ss.store && st.Legacy == "" {
 		return res, nil
 	}
 
@@ -179,6 +193,13 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 		reportPlan(rep, res.Plan)
 		return res, err
 	}
+	// Under the lock, before anything changes: a push that fails stops the
+	// deploy with the host as it was.
+	res.Pushed, err = push(ctx, conn, st.Docker, opts.toPush(pb, st.Docker), opts.PushSpool, rep)
+	if err != nil {
+		return res, err
+	}
+	res.Plan = plan.Compute(stack, pb, st.Docker, popts)
 	if len(res.Plan.Leftovers) > 0 {
 		// An interrupted run left backups: settle them, then look again.
 		if err := settleLeftovers(ctx, conn, st, res.Plan.Leftovers, rep); err != nil {

@@ -204,7 +204,8 @@ acquired
 ### networks
 [{"Name": "wp-net", "Id": "n1", "Driver": "bridge", "Labels": null}]
 ### images
-[{"Id": "sha256:wpimg", "RepoTags": ["wordpress:6-apache", "mysql:latest"], "RepoDigests": ["wordpress@sha256:d1"]}]
+[{"Id": "sha256:wpimg", "RepoTags": ["wordpress:6-apache", "mysql:latest"], "RepoDigests": ["wordpress@sha256:d1"],
+  "RootFS": {"Type": "layers", "Layers": ["sha256:base", "sha256:top"]}}]
 ### future-section
 whatever
 `
@@ -235,6 +236,9 @@ func TestParseObserved(t *testing.T) {
 		if obs.ImageID(ref) != "sha256:wpimg" {
 			t.Errorf("ImageID(%q) = %q", ref, obs.ImageID(ref))
 		}
+	}
+	if l := obs.Layers["sha256:wpimg"]; strings.Join(l, ",") != "sha256:base,sha256:top" {
+		t.Errorf("layers %v", l)
 	}
 	if obs.ImageID("wordpress:7") != "" {
 		t.Error("unknown tag resolved")

@@ -27,6 +27,9 @@ type Observed struct {
 	// Images maps refs to image IDs: every tag and digest docker reports, as
 	// printed and normalised (see NormalizeRef); ImageID looks a ref up.
 	Images map[string]string
+	// Layers maps the ID of each image seen to its RootFS diff IDs, base
+	// first: what a push can leave out.
+	Layers map[string][]string
 	// Sections holds the raw body of every section, including ones other
 	// parts of berth add to the script (e.g. lock, secrets).
 	Sections map[string][]byte
@@ -89,6 +92,22 @@ func (o *Observed) ImageID(ref string) string {
 	return o.Images[NormalizeRef(ref)]
 }
 
+// SetImage records that ref now names the image id, as a push that tagged it
+// there leaves the host, so a plan made afterwards sees it without another
+// round trip.
+func (o *Observed) SetImage(ref, id string, layers []string) {
+	if o.Images == nil {
+		o.Images = map[string]string{}
+	}
+	if o.Layers == nil {
+		o.Layers = map[string][]string{}
+	}
+	o.Images[ref] = id
+	o.Images[NormalizeRef(ref)] = id
+	o.Images[id] = id
+	o.Layers[id] = layers
+}
+
 type portBinding struct {
 	HostIP   string `json:"HostIp"`
 	HostPort string
@@ -123,6 +142,7 @@ type inspectImage struct {
 	ID          string `json:"Id"`
 	RepoTags    []string
 	RepoDigests []string
+	RootFS      struct{ Layers []string }
 }
 
 // ParseObserved reads ObserveScript's output. Unknown sections are kept raw in
@@ -135,6 +155,7 @@ func ParseObserved(out []byte) (*Observed, error) {
 		Volumes:    map[string]*VolumeState{},
 		Networks:   map[string]*NetworkState{},
 		Images:     map[string]string{},
+		Layers:     map[string][]string{},
 		Sections:   map[string][]byte{},
 	}
 	for name, body := range splitSections(out) {
@@ -177,6 +198,7 @@ func ParseObserved(out []byte) (*Observed, error) {
 	}
 	for _, img := range is {
 		o.Images[img.ID] = img.ID
+		o.Layers[img.ID] = img.RootFS.Layers
 		for _, ref := range slices.Concat(img.RepoTags, img.RepoDigests) {
 			o.Images[ref] = img.ID
 			o.Images[NormalizeRef(ref)] = img.ID

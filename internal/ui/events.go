@@ -193,6 +193,7 @@ type Summary struct {
 	RoundTrips  int      `json:"round_trips"`
 	Duration    Duration `json:"duration_ms"`
 	Skipped     bool     `json:"skipped"`
+	Pushed      int64    `json:"pushed_bytes,omitempty"`
 }
 
 // Summary results.
@@ -279,3 +280,26 @@ func (Backup) EventType() string     { return "backup" }
 func (Pruned) EventType() string     { return "pruned" }
 func (Restore) EventType() string    { return "restore" }
 func (Unlock) EventType() string     { return "unlock" }
+
+// Transfer is a local image pushed to a host (deploy --push): started, going
+// (bytes so far, rate, time left) and done (what was sent of the image).
+type Transfer struct {
+	Host       string   `json:"host"`
+	Image      string   `json:"image"`
+	Status     string   `json:"status"` // TransferStarted, TransferProgress or TransferDone
+	Bytes      int64    `json:"bytes"`
+	Elapsed    Duration `json:"elapsed_ms"`
+	Left       Duration `json:"left_ms,omitempty"`
+	Layers     int      `json:"layers"`
+	LayersSent int      `json:"layers_sent,omitempty"`
+	WholeImage bool     `json:"whole_image_retry,omitempty"`
+}
+
+// Transfer statuses.
+const (
+	TransferStarted  = "pushing"
+	TransferProgress = "progress"
+	TransferDone     = "pushed"
+)
+
+func (Transfer) EventType() string { return "transfer" }

@@ -47,6 +47,15 @@ var (
 			Summary{Host: "local", Result: SummarySkipped, Skipped: true},
 			RunSummary{Hosts: 3, OK: 1, Failed: 1, Skipped: 1, Connections: 3, RoundTrips: 5, Duration: Duration(65 * time.Second)},
 		},
+		"deploy-push": {
+			Transfer{Host: web1, Image: "shop:2", Status: TransferStarted, Layers: 3},
+			Transfer{Host: web1, Image: "shop:2", Status: TransferProgress, Bytes: 3 << 20, Elapsed: Duration(2 * time.Second), Left: Duration(4 * time.Second), Layers: 3},
+			Transfer{Host: web1, Image: "shop:2", Status: TransferDone, Bytes: 9 << 20, Elapsed: Duration(6 * time.Second), Layers: 3, LayersSent: 1},
+			Transfer{Host: web2, Image: "shop:2", Status: TransferDone, Bytes: 30 << 20, Elapsed: Duration(10 * time.Second), Layers: 3, LayersSent: 3, WholeImage: true},
+			Summary{Host: web1, Result: SummaryChanged, Changes: 1, Connections: 1, RoundTrips: 3, Duration: Duration(9 * time.Second), Pushed: 9 << 20},
+			Summary{Host: web2, Result: SummaryChanged, Changes: 1, Connections: 1, RoundTrips: 3, Duration: Duration(13 * time.Second), Pushed: 30 << 20},
+			RunSummary{Hosts: 2, OK: 2, Connections: 2, RoundTrips: 6, Duration: Duration(13 * time.Second)},
+		},
 		"deploy-in-sync": {
 			Summary{Host: web1, Result: SummaryOK, Connections: 1, RoundTrips: 1, Duration: Duration(310 * time.Millisecond)},
 			RunSummary{Hosts: 1, OK: 1, Connections: 1, RoundTrips: 1, Duration: Duration(310 * time.Millisecond), InSync: true},

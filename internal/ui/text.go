@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -64,6 +65,8 @@ func (t *Text) Handle(e Event) {
 		t.dns(e)
 	case Status:
 		t.print(toOut, e.Host, statusText(e))
+	case Transfer:
+		t.print(toProgress, e.Host, transferText(e))
 	case Summary:
 		t.rows = append(t.rows, e)
 	case RunSummary:
@@ -184,7 +187,13 @@ func (t *Text) runSummary(e RunSummary) {
 func summaryTable(rows []Summary, e RunSummary) string {
 	var b bytes.Buffer
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tCHANGES\tCONNECTIONS\tROUND TRIPS\tDURATION\tRESULT")
+	// PUSHED only in runs that pushed images: the bytes sent to each host.
+	pushed := slices.ContainsFunc(rows, func(r Summary) bool { return r.Pushed > 0 })
+	pushedHead := ""
+	if pushed {
+		pushedHead = "PUSHED\t"
+	}
+	fmt.Fprintln(tw, "HOST\tCHANGES\t"+pushedHead+"CONNECTIONS\tROUND TRIPS\tDURATION\tRESULT")
 	for _, r := range rows {
 		result := r.Result
 		switch r.Result {
@@ -193,7 +202,11 @@ func summaryTable(rows []Summary, e RunSummary) string {
 		case SummaryFailed:
 			result = "FAILED: " + r.Error
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\n", r.Host, r.Changes, r.Connections, r.RoundTrips,
+		pushedCell := ""
+		if pushed {
+			pushedCell = mib(r.Pushed) + "\t"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s%d\t%d\t%s\t%s\n", r.Host, r.Changes, pushedCell, r.Connections, r.RoundTrips,
 			time.Duration(r.Duration).Round(time.Millisecond), result)
 	}
 	tw.Flush()
@@ -266,3 +279,34 @@ func unlockText(e Unlock) string {
 	}
 	return msg
 }
+
+// transferText is an image push as people read it: what goes, how fast, and
+// what of the image was sent in the end.
+func transferText(e Transfer) string {
+	elapsed := time.Duration(e.Elapsed)
+	switch e.Status {
+	case TransferStarted:
+		return fmt.Sprintf("pushing %s (%d layers)", e.Image, e.Layers)
+	case TransferProgress:
+		eta := ""
+		if e.Left > 0 {
+			eta = fmt.Sprintf(", about %s left", time.Duration(e.Left).Round(time.Second))
+		}
+		return fmt.Sprintf("pushing %s: %s sent, %s/s%s", e.Image, mib(e.Bytes), mib(rate(e.Bytes, elapsed)), eta)
+	}
+	note := ""
+	if e.WholeImage {
+		note = "; the host's engine reuses no layers it has (containerd image store?), so the whole image went"
+	}
+	return fmt.Sprintf("pushed %s: %d of %d layers sent, %s in %s (%s/s)%s", e.Image, e.LayersSent, e.Layers,
+		mib(e.Bytes), elapsed.Round(time.Millisecond), mib(rate(e.Bytes, elapsed)), note)
+}
+
+func rate(n int64, d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64(float64(n) / d.Seconds())
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
