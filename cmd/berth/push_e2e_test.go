@@ -75,7 +75,8 @@ func TestPushLocalImage(t *testing.T) {
 			if host == "" {
 				continue
 			}
-			pushed[host] = int64(s.Data["pushed_bytes"].(float64))
+			n, _ := s.Data["pushed_bytes"].(float64) // omitted when nothing was pushed
+			pushed[host] = int64(n)
 			if n := s.Data["round_trips"].(float64); pushed[host] == 0 && s.Data["changes"].(float64) == 0 && n != 1 {
 				t.Errorf("%s: a deploy with nothing to send or change took %v round trips, want 1", host, n)
 			}
@@ -99,7 +100,7 @@ func TestPushLocalImage(t *testing.T) {
 	}
 	first := deploy(t, push, f.Hosts...)
 	for _, h := range f.Hosts {
-		if first[h.Target("root")] == 0 {
+		if first[h.ID("root")] == 0 {
 			t.Errorf("%s: nothing pushed to a host without the image", h.Addr)
 		}
 		serves(t, h, "v1")
@@ -134,8 +135,8 @@ func TestPushLocalImage(t *testing.T) {
 	if out, err := h.Exec(t, "rm", "/usr/local/bin/docker"); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	layer := deploy(t, push, h)[h.Target("root")]
-	whole := first[h.Target("root")]
+	layer := deploy(t, push, h)[h.ID("root")]
+	whole := first[h.ID("root")]
 	t.Logf("bytes pushed: whole image %d, after a top-layer change %d", whole, layer)
 	if layer == 0 || layer > whole/20 {
 		t.Errorf("a one-layer change pushed %d bytes of the whole image's %d", layer, whole)
@@ -148,7 +149,7 @@ func TestPushLocalImage(t *testing.T) {
 		t.Fatalf("docker save: %v %s", err, out)
 	}
 	h = f.Hosts[1]
-	fromFile := deploy(t, []string{"--push-archive", archive}, h)[h.Target("root")]
+	fromFile := deploy(t, []string{"--push-archive", archive}, h)[h.ID("root")]
 	t.Logf("bytes pushed from the archive after a top-layer change: %d", fromFile)
 	if fromFile == 0 || fromFile > whole/20 {
 		t.Errorf("a one-layer change from an archive pushed %d bytes of the whole image's %d", fromFile, whole)
