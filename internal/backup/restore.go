@@ -101,33 +101,12 @@ func Restore(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, src 
 			release()
 		}
 	}()
-	var names, existing, mountpoints []string
+	var names []string
 	for _, v := range vols {
 		names = append(names, v.Name)
-		obs, ok := st.Docker.Volumes[v.Name]
-		if !ok {
-			continue
-		}
-		if owner := obs.Labels[docker.LabelStack]; owner != stack {
-			return nil, fmt.Errorf("restore volume %s on %s: it belongs to stack %q, not %q; berth does not touch it", v.Name, conn.Host(), owner, stack)
-		}
-		existing = append(existing, v.Name)
-		mountpoints = append(mountpoints, obs.Mountpoint)
 	}
-	if len(existing) > 0 && !opts.Force {
-		full, err := probe(ctx, conn, mountpoints)
-		if err != nil {
-			return nil, err
-		}
-		var held []string
-		for i, f := range full {
-			if f {
-				held = append(held, existing[i])
-			}
-		}
-		if len(held) > 0 {
-			return nil, &DataPresentError{Host: conn.Host(), Volumes: held}
-		}
+	if err := checkTarget(ctx, conn, st, stack, names, opts.Force); err != nil {
+		return nil, err
 	}
 
 	res := &RestoreResult{Volumes: names, Stopped: consumers(st, pb, stack, names)}
@@ -176,13 +155,8 @@ func extract(ctx context.Context, conn remote.Conn, src Store, v Volume, stack, 
 	if err != nil {
 		return fmt.Errorf("restore volume %s: %w", v.Name, err)
 	}
-	args := []string{"sh", "-c", extractScript, "berth-restore", v.Name, docker.LabelStack + "=" + stack, mode}
-	if err := conn.Run(ctx, remote.Cmd{Args: args, Stdin: zr}); err != nil {
-		var exit *remote.ExitError
-		if errors.As(err, &exit) && exit.Code == 3 {
-			return &DataPresentError{Host: conn.Host(), Volumes: []string{v.Name}}
-		}
-		return fmt.Errorf("restore volume %s: %w", v.Name, err)
+	if err := extractInto(ctx, conn, zr, v.Name, stack, mode); err != nil {
+		return err
 	}
 	// tar stops at its end marker: read the rest so the whole file is summed.
 	if _, err := io.Copy(io.Discard, zr); err != nil {
@@ -193,6 +167,54 @@ func extract(ctx context.Context, conn remote.Conn, src Store, v Volume, stack, 
 	}
 	if got := hexSum(sum); got != v.SHA256 {
 		return &ChecksumError{File: v.File.File, Want: v.SHA256, Got: got}
+	}
+	return nil
+}
+
+// checkTarget refuses volumes of another stack and, unless force, volumes
+// that already hold data: a restore or move never overwrites data silently.
+func checkTarget(ctx context.Context, conn remote.Conn, st *deploy.State, stack string, vols []string, force bool) error {
+	var existing, mountpoints []string
+	for _, name := range vols {
+		obs, ok := st.Docker.Volumes[name]
+		if !ok {
+			continue
+		}
+		if owner := obs.Labels[docker.LabelStack]; owner != stack {
+			return fmt.Errorf("write volume %s on %s: it belongs to stack %q, not %q; berth does not touch it", name, conn.Host(), owner, stack)
+		}
+		existing = append(existing, name)
+		mountpoints = append(mountpoints, obs.Mountpoint)
+	}
+	if len(existing) == 0 || force {
+		return nil
+	}
+	full, err := probe(ctx, conn, mountpoints)
+	if err != nil {
+		return err
+	}
+	var held []string
+	for i, f := range full {
+		if f {
+			held = append(held, existing[i])
+		}
+	}
+	if len(held) > 0 {
+		return &DataPresentError{Host: conn.Host(), Volumes: held}
+	}
+	return nil
+}
+
+// extractInto streams the tar r into volume vol on the host (see
+// extractScript for mode).
+func extractInto(ctx context.Context, conn remote.Conn, r io.Reader, vol, stack, mode string) error {
+	args := []string{"sh", "-c", extractScript, "berth-restore", vol, docker.LabelStack + "=" + stack, mode}
+	if err := conn.Run(ctx, remote.Cmd{Args: args, Stdin: r}); err != nil {
+		var exit *remote.ExitError
+		if errors.As(err, &exit) && exit.Code == 3 {
+			return &DataPresentError{Host: conn.Host(), Volumes: []string{vol}}
+		}
+		return fmt.Errorf("restore volume %s: %w", vol, err)
 	}
 	return nil
 }
