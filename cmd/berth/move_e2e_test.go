@@ -1,0 +1,79 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/berth-sh/berth/internal/awsfake"
+)
+
+// TestDataOutlivesItsHost: the stack with data on host A moves to host B,
+// each a machine with its own Docker engine. B serves A's data with A's
+// password, the A record names B only after B is healthy, and A's containers
+// are stopped, not removed. A move back onto A, whose volumes still hold the
+// data, is refused without --force and changes nothing.
+func TestDataOutlivesItsHost(t *testing.T) {
+	f := newFleet(t, 2, nil)
+	a, b := f.Hosts[0], f.Hosts[1]
+	aws := awsfake.New(t)
+	aws.Env(t)
+	zone := aws.AddZone(awsfake.Zone{Name: "example.com."})
+	record := func() string {
+		for _, r := range aws.Records(zone) {
+			if r.Name == "move.example.com." && r.Type == "A" {
+				return strings.Join(r.Values, ",")
+			}
+		}
+		return ""
+	}
+	dnsArgs := []string{"--config", f.config, "--domain", "move.example.com", "--dns-poll", "10ms"}
+	if _, _, code := berth(t, append([]string{"deploy", "--host", a.Target("root")}, dnsArgs...)...); code != 0 {
+		t.Fatalf("deploy on A: exit %d", code)
+	}
+	if st, body := httpDo(t, "PUT", "http://"+a.Addr+"/kv/post1", "my first post"); st != 200 {
+		t.Fatalf("write on A: %d %q", st, body)
+	}
+	if got := record(); got != a.Addr {
+		t.Fatalf("record before the move: %q, want A %s", got, a.Addr)
+	}
+
+	out, errOut, code := berth(t, append([]string{"move", "--from", a.Target("root"), "--to", b.Target("root")}, dnsArgs...)...)
+	if code != 0 {
+		t.Fatalf("move: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "downtime") {
+		t.Errorf("the move does not report its downtime: %q", out)
+	}
+	// The flip came after B was healthy: the progress lines say so in order.
+	if ready, flip := strings.Index(errOut, "web answers http://"), strings.Index(errOut, "dns move.example.com: updating"); ready < 0 || flip < ready {
+		t.Errorf("DNS was not updated after the destination's deploy:\n%s", errOut)
+	}
+	if st, body := httpDo(t, "GET", "http://"+b.Addr+"/kv/post1", ""); st != 200 || body != "my first post" {
+		t.Fatalf("B answers %d %q, want A's data", st, body)
+	}
+	if got := record(); got != b.Addr {
+		t.Errorf("record after the move: %q, want B %s", got, b.Addr)
+	}
+	states, err := a.Exec(t, "docker", "ps", "-a", "--format", "{{.Names}}={{.State}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"db=exited", "web=exited"} {
+		if !strings.Contains(states, want) {
+			t.Errorf("A's containers: %q, want %s (stopped, not removed)", states, want)
+		}
+	}
+
+	t.Run("a destination with data is refused without --force", func(t *testing.T) {
+		_, errOut, code := berth(t, append([]string{"move", "--from", b.Target("root"), "--to", a.Target("root")}, dnsArgs...)...)
+		if code != exitFailure || !strings.Contains(errOut, "already hold data") || !strings.Contains(errOut, "--force") {
+			t.Fatalf("exit %d, want %d and a refusal naming --force: %s", code, exitFailure, errOut)
+		}
+		if st, body := httpDo(t, "GET", "http://"+b.Addr+"/kv/post1", ""); st != 200 || body != "my first post" {
+			t.Errorf("after the refusal B answers %d %q", st, body)
+		}
+		if got := record(); got != b.Addr {
+			t.Errorf("record after the refusal: %q, want B %s", got, b.Addr)
+		}
+	})
+}
