@@ -10,7 +10,8 @@ import (
 // TestDataOutlivesItsHost: the stack with data on host A moves to host B,
 // each a machine with its own Docker engine. B serves A's data with A's
 // password, the A record names B only after B is healthy, and A's containers
-// are stopped, not removed. A move back onto A, whose volumes still hold the
+// are stopped, not removed. A move whose destination never turns healthy
+// leaves A serving and the record alone. A move back onto A, whose volumes still hold the
 // data, is refused without --force and changes nothing.
 func TestDataOutlivesItsHost(t *testing.T) {
 	f := newFleet(t, 2, nil)
@@ -37,7 +38,21 @@ func TestDataOutlivesItsHost(t *testing.T) {
 		t.Fatalf("record before the move: %q, want A %s", got, a.Addr)
 	}
 
-	out, errOut, code := berth(t, append([]string{"move", "--from", a.Target("root"), "--to", b.Target("root")}, dnsArgs...)...)
+	t.Run("a destination that never turns healthy: A serves again, DNS unchanged", func(t *testing.T) {
+		_, errOut, code := berth(t, append([]string{"move", "--from", a.Target("root"), "--to", b.Target("root"), "--var", "fail_health=yes"}, dnsArgs...)...)
+		if code != exitFailure || !strings.Contains(errOut, "restarted and serves again") || !strings.Contains(errOut, "DNS was not changed") {
+			t.Fatalf("exit %d, want %d and the source said to serve again: %s", code, exitFailure, errOut)
+		}
+		if st, body := httpDo(t, "GET", "http://"+a.Addr+"/kv/post1", ""); st != 200 || body != "my first post" {
+			t.Errorf("after the aborted move A answers %d %q", st, body)
+		}
+		if got := record(); got != a.Addr {
+			t.Errorf("record after the aborted move: %q, want A %s", got, a.Addr)
+		}
+	})
+
+	// B now holds a copy from the aborted move: --force replaces it.
+	out, errOut, code := berth(t, append([]string{"move", "--from", a.Target("root"), "--to", b.Target("root"), "--force"}, dnsArgs...)...)
 	if code != 0 {
 		t.Fatalf("move: exit %d\n%s\n%s", code, out, errOut)
 	}

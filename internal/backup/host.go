@@ -66,7 +66,7 @@ type DataPresentError struct {
 }
 
 func (e *DataPresentError) Error() string {
-	return fmt.Sprintf("%s: volume(s) %s already hold data; refusing to overwrite them (pass --force to replace their contents with the backup)", e.Host, strings.Join(e.Volumes, ", "))
+	return fmt.Sprintf("%s: volume(s) %s already hold data; refusing to overwrite them (pass --force to replace their contents)", e.Host, strings.Join(e.Volumes, ", "))
 }
 
 // consumers returns the stack's running containers that mount any of vols,
