@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/docker"
