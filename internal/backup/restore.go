@@ -109,7 +109,21 @@ func Restore(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, src 
 		return nil, err
 	}
 
-	res := &RestoreResult{Volumes: names, Stopped: consumers(st, pb, stack, names)}
+	// Hot dumps go in once the stack runs again; files go in while the
+	// volumes' containers are stopped.
+	var tarNames []string
+	var dumps []Volume
+	for _, v := range vols {
+		if v.Method != MethodExec {
+			tarNames = append(tarNames, v.Name)
+			continue
+		}
+		if hotDump(pb, v.Name) == nil {
+			return nil, fmt.Errorf("restore volume %s: the backup holds a dump made with backup.exec in %s, and the playbook has no backup.restore for the volume", v.Name, v.Container)
+		}
+		dumps = append(dumps, v)
+	}
+	res := &RestoreResult{Volumes: names, Stopped: consumers(st, pb, stack, tarNames)}
 	start := time.Now()
 	if len(res.Stopped) > 0 {
 		rep.Progress("stop %s to restore their volumes", strings.Join(res.Stopped, ", "))
@@ -123,7 +137,11 @@ func Restore(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, src 
 	}
 	for _, v := range vols {
 		rep.Progress("restore volume %s (%d bytes)", v.Name, v.TarSize)
-		if err := extract(ctx, conn, src, v, stack, mode); err != nil {
+		if v.Method == MethodExec {
+			continue
+		}
+		err := extract(ctx, src, v, func(r io.Reader) error { return extractInto(ctx, conn, r, v.Name, stack, mode) })
+		if err != nil {
 			// A half-restored volume must not be served: its consumers
 			// stay stopped until a restore or deploy is run again.
 			return res, fmt.Errorf("%w (containers left stopped: %s)", err, strings.Join(res.Stopped, ", "))
@@ -139,12 +157,29 @@ func Restore(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, src 
 	rep.Progress("deploy the restored stack")
 	res.Deploy, err = deploy.Deploy(ctx, conn, pb, dopts)
 	res.Downtime = time.Since(start)
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	for _, v := range dumps {
+		b := hotDump(pb, v.Name)
+		rep.Progress("restore volume %s with %s in %s", v.Name, b.Restore[0], b.Container)
+		args := append([]string{"docker", "exec", "-i", b.Container}, b.Restore...)
+		err := extract(ctx, src, v, func(r io.Reader) error {
+			if err := conn.Run(ctx, remote.Cmd{Args: args, Stdin: r}); err != nil {
+				return fmt.Errorf("restore volume %s: %w", v.Name, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
-// extract streams one archive into its volume on the host, checking the
-// archive's checksum as it goes.
-func extract(ctx context.Context, conn remote.Conn, src Store, v Volume, stack, mode string) error {
+// extract streams one archive, decompressed, into sink (which writes it on
+// the host), checking the archive's checksum as it goes.
+func extract(ctx context.Context, src Store, v Volume, sink func(io.Reader) error) error {
 	f, err := src.Open(ctx, v.File.File)
 	if err != nil {
 		return fmt.Errorf("restore volume %s: %w", v.Name, err)
@@ -155,7 +190,7 @@ func extract(ctx context.Context, conn remote.Conn, src Store, v Volume, stack, 
 	if err != nil {
 		return fmt.Errorf("restore volume %s: %w", v.Name, err)
 	}
-	if err := extractInto(ctx, conn, zr, v.Name, stack, mode); err != nil {
+	if err := sink(zr); err != nil {
 		return err
 	}
 	// tar stops at its end marker: read the rest so the whole file is summed.
