@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -129,8 +130,8 @@ func (a *App) moveTargets(c *cli.Context) ([]inventory.Target, error) {
 		}
 		ts = append(ts, t)
 	}
-	if ts[0].String() == ts[1].String() {
-		return nil, usageError("--from and --to are the same host (%s)", ts[0])
+	if port := func(t inventory.Target) int { return cmp.Or(t.Port, 22) }; ts[0].Addr == ts[1].Addr && port(ts[0]) == port(ts[1]) {
+		return nil, usageError("--from and --to are the same host (%s)", ts[0].Addr)
 	}
 	return ts, nil
 }
