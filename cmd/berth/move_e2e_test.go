@@ -91,4 +91,23 @@ func TestDataOutlivesItsHost(t *testing.T) {
 			t.Errorf("record after the refusal: %q, want B %s", got, b.Addr)
 		}
 	})
+
+	t.Run("back onto A with --force --destroy-source: B's containers go, its volumes stay", func(t *testing.T) {
+		_, errOut, code := berth(t, append([]string{"move", "--from", b.Target("root"), "--to", a.Target("root"), "--force", "--destroy-source"}, dnsArgs...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if st, body := httpDo(t, "GET", "http://"+a.Addr+"/kv/post1", ""); st != 200 || body != "my first post" {
+			t.Errorf("A answers %d %q", st, body)
+		}
+		if got := record(); got != a.Addr {
+			t.Errorf("record: %q, want A %s", got, a.Addr)
+		}
+		if ps, _ := b.Exec(t, "docker", "ps", "-aq"); ps != "" {
+			t.Errorf("B still has containers: %q", ps)
+		}
+		if vols, _ := b.Exec(t, "docker", "volume", "ls", "-q"); !strings.Contains(vols, "db-data") {
+			t.Errorf("B's volumes are gone without --volumes: %q", vols)
+		}
+	})
 }

@@ -244,6 +244,14 @@ func (m *mover) copyVolumes(ctx context.Context) error {
 	if m.opts.Force {
 		mode = "force"
 	}
+	// With --force the destination may run the stack: its volumes must not
+	// change under running containers (deploy starts them again).
+	if busy := consumers(m.dstSt, m.dstPB, m.stack, m.res.Volumes); len(busy) > 0 {
+		m.say(m.dst, "stop %s to replace their volumes", strings.Join(busy, ", "))
+		if err := stopAll(ctx, m.dst, busy); err != nil {
+			return err
+		}
+	}
 	for _, name := range m.res.Volumes {
 		m.say(m.dst, "copy volume %s from %s", name, m.src.Host())
 		n, err := streamVolume(ctx, m.src, m.dst, name, m.srcSt.Docker.Volumes[name].Mountpoint, m.stack, mode)
