@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/berth-sh/berth/internal/awsfake"
+	"github.com/berth-sh/berth/internal/hosttest"
 )
 
 // TestDataOutlivesItsHost: the stack with data on host A moves to host B,
@@ -27,6 +28,16 @@ func TestDataOutlivesItsHost(t *testing.T) {
 		}
 		return ""
 	}
+	// servedBy checks that h answers with the post and the record names h.
+	servedBy := func(t *testing.T, h *hosttest.Host, when string) {
+		t.Helper()
+		if st, body := httpDo(t, "GET", "http://"+h.Addr+"/kv/post1", ""); st != 200 || body != "my first post" {
+			t.Errorf("%s %s answers %d %q", when, h.Addr, st, body)
+		}
+		if got := record(); got != h.Addr {
+			t.Errorf("record %s: %q, want %s", when, got, h.Addr)
+		}
+	}
 	dnsArgs := []string{"--config", f.config, "--domain", "move.example.com", "--dns-poll", "10ms"}
 	if _, _, code := berth(t, append([]string{"deploy", "--host", a.Target("root")}, dnsArgs...)...); code != 0 {
 		t.Fatalf("deploy on A: exit %d", code)
@@ -34,21 +45,14 @@ func TestDataOutlivesItsHost(t *testing.T) {
 	if st, body := httpDo(t, "PUT", "http://"+a.Addr+"/kv/post1", "my first post"); st != 200 {
 		t.Fatalf("write on A: %d %q", st, body)
 	}
-	if got := record(); got != a.Addr {
-		t.Fatalf("record before the move: %q, want A %s", got, a.Addr)
-	}
+	servedBy(t, a, "before the move")
 
 	t.Run("a destination that never turns healthy: A serves again, DNS unchanged", func(t *testing.T) {
 		_, errOut, code := berth(t, append([]string{"move", "--from", a.Target("root"), "--to", b.Target("root"), "--var", "fail_health=yes"}, dnsArgs...)...)
 		if code != exitFailure || !strings.Contains(errOut, "restarted and serves again") || !strings.Contains(errOut, "DNS was not changed") {
 			t.Fatalf("exit %d, want %d and the source said to serve again: %s", code, exitFailure, errOut)
 		}
-		if st, body := httpDo(t, "GET", "http://"+a.Addr+"/kv/post1", ""); st != 200 || body != "my first post" {
-			t.Errorf("after the aborted move A answers %d %q", st, body)
-		}
-		if got := record(); got != a.Addr {
-			t.Errorf("record after the aborted move: %q, want A %s", got, a.Addr)
-		}
+		servedBy(t, a, "after the aborted move")
 	})
 
 	// B now holds a copy from the aborted move: --force replaces it.
@@ -63,12 +67,7 @@ func TestDataOutlivesItsHost(t *testing.T) {
 	if ready, flip := strings.Index(errOut, "web answers http://"), strings.Index(errOut, "dns move.example.com: updating"); ready < 0 || flip < ready {
 		t.Errorf("DNS was not updated after the destination's deploy:\n%s", errOut)
 	}
-	if st, body := httpDo(t, "GET", "http://"+b.Addr+"/kv/post1", ""); st != 200 || body != "my first post" {
-		t.Fatalf("B answers %d %q, want A's data", st, body)
-	}
-	if got := record(); got != b.Addr {
-		t.Errorf("record after the move: %q, want B %s", got, b.Addr)
-	}
+	servedBy(t, b, "after the move")
 	states, err := a.Exec(t, "docker", "ps", "-a", "--format", "{{.Names}}={{.State}}")
 	if err != nil {
 		t.Fatal(err)
@@ -84,12 +83,7 @@ func TestDataOutlivesItsHost(t *testing.T) {
 		if code != exitFailure || !strings.Contains(errOut, "already hold data") || !strings.Contains(errOut, "--force") {
 			t.Fatalf("exit %d, want %d and a refusal naming --force: %s", code, exitFailure, errOut)
 		}
-		if st, body := httpDo(t, "GET", "http://"+b.Addr+"/kv/post1", ""); st != 200 || body != "my first post" {
-			t.Errorf("after the refusal B answers %d %q", st, body)
-		}
-		if got := record(); got != b.Addr {
-			t.Errorf("record after the refusal: %q, want B %s", got, b.Addr)
-		}
+		servedBy(t, b, "after the refusal")
 	})
 
 	t.Run("back onto A with --force --destroy-source: B's containers go, its volumes stay", func(t *testing.T) {
@@ -97,12 +91,7 @@ func TestDataOutlivesItsHost(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		if st, body := httpDo(t, "GET", "http://"+a.Addr+"/kv/post1", ""); st != 200 || body != "my first post" {
-			t.Errorf("A answers %d %q", st, body)
-		}
-		if got := record(); got != a.Addr {
-			t.Errorf("record: %q, want A %s", got, a.Addr)
-		}
+		servedBy(t, a, "after the move back")
 		if ps, _ := b.Exec(t, "docker", "ps", "-aq"); ps != "" {
 			t.Errorf("B still has containers: %q", ps)
 		}

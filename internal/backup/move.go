@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -206,7 +207,7 @@ func (m *mover) lock(ctx context.Context) error {
 		ui.Host{R: m.rep, Name: m.src.Host()}.Warn("the stack does not serve healthy here; moving what its volumes hold")
 	}
 	// The secrets the data was initialised with: in memory, never on disk.
-	m.opts.Deploy.Redactor.Add(values(m.srcSt.Secrets)...)
+	m.opts.Deploy.Redactor.Add(slices.Collect(maps.Values(m.srcSt.Secrets))...)
 	m.dstSt, m.releaseDst, err = deploy.Hold(ctx, m.dst, m.dstPB, m.opts.Deploy)
 	if err != nil {
 		return err
@@ -340,12 +341,4 @@ func (m *mover) destroySource(ctx context.Context) error {
 		m.res.Destroyed = true
 	}
 	return err
-}
-
-func values(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
