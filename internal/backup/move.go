@@ -268,6 +268,7 @@ func (m *mover) copyVolumes(ctx context.Context) error {
 // extract, both commands running at once: the volume crosses this machine
 // as a stream, never as a file.
 func streamVolume(ctx context.Context, src, dst remote.Conn, vol, mountpoint, stack, mode string) (int64, error) {
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -288,15 +289,22 @@ func streamVolume(ctx context.Context, src, dst remote.Conn, vol, mountpoint, st
 		// the source ends cleanly.
 		_, dstErr = io.Copy(io.Discard, pr)
 	}
+	pr.CloseWithError(errDestinationStopped)
 	if dstErr != nil {
 		cancel()
 	}
-	pr.CloseWithError(errors.New("the destination stopped reading"))
-	if srcErr := <-srcDone; srcErr != nil {
-		return tarred.n, srcErr // the cause; the destination's error follows from it
+	srcErr := <-srcDone
+	switch {
+	case srcErr == nil:
+		return tarred.n, dstErr
+	case dstErr != nil && parent.Err() == nil && (errors.Is(srcErr, errDestinationStopped) || errors.Is(srcErr, context.Canceled)):
+		return tarred.n, dstErr // the destination failed first: the source only stopped for it
 	}
-	return tarred.n, dstErr
+	return tarred.n, srcErr // the cause; the destination's error follows from it
 }
+
+// errDestinationStopped ends a source's stream whose destination failed.
+var errDestinationStopped = errors.New("the destination stopped reading")
 
 func (m *mover) deployDestination(ctx context.Context) error {
 	// The lock is handed to deploy, as restore does.

@@ -1,11 +1,16 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/berth-sh/berth/remote"
 )
 
 // fakeMove records the steps a move runs, fails the one named fail, and
@@ -141,4 +146,89 @@ type restartFails struct{ *fakeMove }
 func (r *restartFails) restartSource(ctx context.Context) error {
 	r.steps = append(r.steps, "restartSource")
 	return errors.New("no")
+}
+
+// pipeConn is one end of a volume's stream: the source writes out its
+// stdout, failing with srcErr after it; the destination reads its stdin
+// (stopping after readMax bytes, as tar stops at its end marker) and exits
+// with dstCode.
+type pipeConn struct {
+	name    string
+	out     []byte
+	srcErr  error
+	got     []byte
+	readMax int
+	dstCode int
+}
+
+func (c *pipeConn) Host() string { return c.name }
+func (c *pipeConn) Close() error { return nil }
+func (c *pipeConn) Upload(context.Context, string, []byte, os.FileMode) error {
+	return errors.New("no uploads")
+}
+
+func (c *pipeConn) Run(ctx context.Context, cmd remote.Cmd) error {
+	if cmd.Stdout != nil && c.out != nil { // the source's archive script
+		for i := 0; i < len(c.out); i += 4096 {
+			if _, err := cmd.Stdout.Write(c.out[i:min(i+4096, len(c.out))]); err != nil {
+				return err
+			}
+		}
+		return c.srcErr
+	}
+	r := io.Reader(cmd.Stdin)
+	if c.readMax < 0 {
+		return &remote.ExitError{Host: c.name, Code: c.dstCode}
+	}
+	if c.readMax > 0 {
+		r = io.LimitReader(r, int64(c.readMax))
+	}
+	b, err := io.ReadAll(r)
+	c.got = b
+	if err != nil {
+		return err
+	}
+	if c.dstCode != 0 {
+		return &remote.ExitError{Host: c.name, Code: c.dstCode}
+	}
+	return nil
+}
+
+func TestStreamVolume(t *testing.T) {
+	data := bytes.Repeat([]byte("volume data "), 100000) // 1.2 MB: many pipe writes
+	for _, tc := range []struct {
+		name    string
+		srcErr  error
+		readMax int
+		dstCode int
+		want    string // in the error; "" means success
+	}{
+		{name: "every byte arrives"},
+		{name: "the destination stops at tar's end marker: the padding is drained", readMax: len(data) / 2},
+		{name: "the source fails: its error, not the destination's", srcErr: errors.New("tar: read error"), want: "archive volume v on src: tar: read error"},
+		{name: "the destination holds data", dstCode: 3, want: "already hold data"},
+		{name: "the destination refuses before reading: its error, not the source's", readMax: -1, dstCode: 3, want: "already hold data"},
+		{name: "the destination fails", dstCode: 2, want: "restore volume v"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &pipeConn{name: "src", out: data, srcErr: tc.srcErr}
+			dst := &pipeConn{name: "dst", readMax: tc.readMax, dstCode: tc.dstCode}
+			n, err := streamVolume(context.Background(), src, dst, "v", "/mp", "s", "fresh")
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != int64(len(data)) {
+				t.Errorf("counted %d bytes, sent %d", n, len(data))
+			}
+			if tc.readMax == 0 && !bytes.Equal(dst.got, data) {
+				t.Errorf("the destination got %d bytes, want the source's %d", len(dst.got), len(data))
+			}
+		})
+	}
 }
