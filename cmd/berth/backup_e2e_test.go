@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-sh/berth/internal/backup"
 	"github.com/berth-sh/berth/internal/sshtest"
+	"github.com/berth-sh/berth/internal/testimage"
 )
 
 // A second "host" for the same stack: its own sshd and its own state
@@ -307,10 +308,14 @@ func copyDir(t *testing.T, from, to string) {
 // the restore command in the redeployed container and the data is back.
 func TestBackupHotDump(t *testing.T) {
 	e := newStackEnv(t)
+	// An image of its own: the shared v1 tag may hold another checkout's
+	// app, without dump and load, on an engine that checkouts share.
+	img := testimage.Build(t, "dump-"+strings.TrimSuffix(e.prefix, "-"), "v1")
+	t.Cleanup(func() { exec.Command("docker", "rmi", img).Run() })
 	t.Setenv("BERTH_BACKUP_PASSPHRASE", "correct horse battery staple")
 	args := func(cmd string, extra ...string) []string {
 		a := append([]string{cmd}, sshFlags(e.sshd)...)
-		a = append(a, "--playbook", "testdata/dump-stack.yaml", "--var", "prefix="+e.prefix, "--state-dir", e.stateDir)
+		a = append(a, "--playbook", "testdata/dump-stack.yaml", "--var", "prefix="+e.prefix, "--var", "image="+img, "--state-dir", e.stateDir)
 		return append(a, extra...)
 	}
 	vol, db := e.prefix+"dump-data", e.prefix+"dump-db"
