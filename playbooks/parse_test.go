@@ -112,6 +112,12 @@ func TestParseErrors(t *testing.T) {
 		{"undeclared override", "", "", map[string]string{"imgg": "x"}, `--var imgg: the playbook declares no var "imgg" (declared: img)`},
 		{"syntax error", "vars:", "vars: [", nil, `demo.yaml:`},
 		{"not a mapping", base, "- a\n- b\n", nil, `demo.yaml:1:1: playbook: expected a mapping (playbook), got a list`},
+		{"hot dump without exec", "  - name: data", "  - name: data\n    backup: { restore: [load] }", nil, `demo.yaml:7:13: volume "data": backup.exec is empty`},
+		{"hot dump without restore", "  - name: data", "  - name: data\n    backup: { exec: [dump] }", nil, `demo.yaml:7:13: volume "data": backup.restore is empty`},
+		{"hot dump in a container that does not mount it", "  - name: data", "  - name: data\n    backup: { container: web, exec: [dump], restore: [load] }", nil,
+			`demo.yaml:7:26: volume "data": backup.container "web" is not a container that mounts it (those that do: db)`},
+		{"hot dump of a volume nobody mounts", `"data:/data"`, `"other:/data"`, nil, `volume "other" is not declared`},
+		{"hot dump unknown key", "  - name: data", "  - name: data\n    backup: { exec: [dump], restore: [load], cmd: [x] }", nil, `unknown key "cmd"`},
 		{"bad dns", "name: demo", "name: demo\ndns: { name: \"bad name\" }", nil, `invalid DNS name "bad name"`},
 	}
 	for _, tt := range tests {
@@ -135,6 +141,23 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error is %T, want Errors", err)
 			}
 		})
+	}
+}
+
+func TestVolumeBackup(t *testing.T) {
+	src := strings.Replace(base, "  - name: data", "  - name: data\n    backup: { exec: [dump, --all], restore: [load] }", 1)
+	pb, err := Parse("demo.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := pb.Volumes[0].Backup
+	if b == nil || b.Container != "db" || strings.Join(b.Exec, " ") != "dump --all" || strings.Join(b.Restore, " ") != "load" {
+		t.Fatalf("backup = %+v, want db's dump --all and load", b)
+	}
+	// Two containers mount it: the playbook must say which dumps it.
+	two := strings.Replace(src, `    ports: ["8080:80"]`, `    ports: ["8080:80"]`+"\n    volumes: [\"data:/d\"]", 1)
+	if _, err := Parse("demo.yaml", []byte(two), nil); err == nil || !strings.Contains(err.Error(), "several containers mount it (db, web)") {
+		t.Fatalf("err = %v, want the ambiguity named", err)
 	}
 }
 

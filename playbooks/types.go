@@ -19,6 +19,20 @@ type Playbook struct {
 type Volume struct {
 	Name     string `yaml:"name"`
 	External bool   `yaml:"external"` // exists already; berth neither creates nor removes it
+	// Backup, when set, makes backup and restore take the volume's data as a
+	// dump by a command in a running container (hot), not as a tar of its files.
+	Backup *VolumeBackup `yaml:"backup"`
+}
+
+// VolumeBackup is a volume's hot dump. Both commands run with docker exec
+// in the container, so they see its environment, secrets included (from
+// its env file): a secret never goes into these argv.
+type VolumeBackup struct {
+	// Container runs the commands; validation fills in the one container
+	// that mounts the volume when it is left out.
+	Container string   `yaml:"container"`
+	Exec      []string `yaml:"exec"`    // prints the dump on stdout
+	Restore   []string `yaml:"restore"` // reads a dump on stdin
 }
 
 type Network struct {

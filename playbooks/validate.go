@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -119,6 +120,11 @@ func validate(file string, pb *Playbook, pos map[string]position) Errors {
 	for i := range pb.Containers {
 		v.container(fmt.Sprintf("containers[%d]", i), &pb.Containers[i], containers, volumes, networks, secrets)
 	}
+	for i := range pb.Volumes {
+		if b := pb.Volumes[i].Backup; b != nil {
+			v.volumeBackup(fmt.Sprintf("volumes[%d].backup", i), pb.Volumes[i].Name, b, pb.Containers)
+		}
+	}
 	if _, cycle := Order(pb.Containers); cycle != nil {
 		v.errf("containers", "depends_on has a cycle: %s", strings.Join(cycle, " -> "))
 	}
@@ -224,6 +230,43 @@ func (v *validator) container(p string, c *Container, containers, volumes, netwo
 }
 
 // text rejects NUL, which no command line can carry.
+// volumeBackup checks a volume's hot dump and fills in its container.
+func (v *validator) volumeBackup(p, vol string, b *VolumeBackup, cs []Container) {
+	for _, cmd := range []struct {
+		key  string
+		argv []string
+		does string
+	}{{"exec", b.Exec, "prints the dump on stdout"}, {"restore", b.Restore, "reads a dump on stdin"}} {
+		if len(cmd.argv) == 0 || cmd.argv[0] == "" {
+			v.errf(p+"."+cmd.key, "volume %q: backup.%s is empty: give the command (argv) that %s", vol, cmd.key, cmd.does)
+		}
+		for i, a := range cmd.argv {
+			v.text(fmt.Sprintf("%s.%s[%d]", p, cmd.key, i), "backup."+cmd.key+" argument", a)
+		}
+	}
+	var mounting []string
+	for _, c := range cs {
+		for _, m := range c.Volumes {
+			if src, _, _ := strings.Cut(m, ":"); src == vol {
+				mounting = append(mounting, c.Name)
+				break
+			}
+		}
+	}
+	switch {
+	case b.Container != "":
+		if !slices.Contains(mounting, b.Container) {
+			v.errf(p+".container", "volume %q: backup.container %q is not a container that mounts it (those that do: %s)", vol, b.Container, strings.Join(mounting, ", "))
+		}
+	case len(mounting) == 1:
+		b.Container = mounting[0]
+	case len(mounting) == 0:
+		v.errf(p, "volume %q: no container mounts it, so none can run its backup.exec", vol)
+	default:
+		v.errf(p, "volume %q: several containers mount it (%s): name the one that dumps it in backup.container", vol, strings.Join(mounting, ", "))
+	}
+}
+
 func (v *validator) text(path, what, s string) {
 	if strings.IndexByte(s, 0) >= 0 {
 		v.errf(path, "%s contains a NUL byte", what)

@@ -84,6 +84,7 @@ func (a *App) cliApp() *cli.App {
 			a.scheduleCommand(),
 			a.backupCommand(),
 			a.restoreCommand(),
+			a.moveCommand(),
 			a.unlockCommand(),
 			a.playbooksCommand(),
 			a.completionCommand(),

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-sh/berth/internal/backup"
 	"github.com/berth-sh/berth/internal/sshtest"
+	"github.com/berth-sh/berth/internal/testimage"
 )
 
 // A second "host" for the same stack: its own sshd and its own state
@@ -297,5 +298,75 @@ func copyDir(t *testing.T, from, to string) {
 	t.Helper()
 	if out, err := exec.Command("cp", "-a", from, to).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v: %s", err, out)
+	}
+}
+
+// TestBackupHotDump: a volume whose playbook declares backup: {exec,
+// restore} is backed up by its dump command in the running container (never
+// stopped), which logs in with the container's secret from its env file; the
+// manifest records the method; a restore onto a host without the stack runs
+// the restore command in the redeployed container and the data is back.
+func TestBackupHotDump(t *testing.T) {
+	e := newStackEnv(t)
+	// An image of its own: the shared v1 tag may hold another checkout's
+	// app, without dump and load, on an engine that checkouts share.
+	img := testimage.Build(t, "dump-"+strings.TrimSuffix(e.prefix, "-"), "v1")
+	t.Cleanup(func() { exec.Command("docker", "rmi", img).Run() })
+	t.Setenv("BERTH_BACKUP_PASSPHRASE", "correct horse battery staple")
+	args := func(cmd string, extra ...string) []string {
+		a := append([]string{cmd}, sshFlags(e.sshd)...)
+		a = append(a, "--playbook", "testdata/dump-stack.yaml", "--var", "prefix="+e.prefix, "--var", "image="+img, "--state-dir", e.stateDir)
+		return append(a, extra...)
+	}
+	vol, db := e.prefix+"dump-data", e.prefix+"dump-db"
+	if _, _, code := berth(t, args("deploy")...); code != 0 {
+		t.Fatalf("deploy exit %d", code)
+	}
+	mp := dockerOut(t, "volume", "inspect", "--format", "{{.Mountpoint}}", vol)
+	if err := os.WriteFile(filepath.Join(mp, "kv-post1"), []byte("my first post"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	started := dockerOut(t, "inspect", "--format", "{{.State.StartedAt}}", db)
+	root := t.TempDir()
+	if _, errOut, code := berth(t, args("backup", "--to", root)...); code != 0 {
+		t.Fatalf("backup exit %d: %s", code, errOut)
+	}
+	if dockerOut(t, "inspect", "--format", "{{.State.StartedAt}}", db) != started {
+		t.Error("a hot dump stopped the container")
+	}
+	dir := onlyBackup(t, root)
+	b, err := os.ReadFile(filepath.Join(dir, backup.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m backup.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Volumes) != 1 || m.Volumes[0].Method != backup.MethodExec || m.Volumes[0].Container != db || m.Method != backup.MethodExec {
+		t.Fatalf("manifest %+v, want one volume dumped by exec in %s", m, db)
+	}
+	stored, err := os.ReadFile(filepath.Join(e.stateDir, e.prefix+"dump", "secrets.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, _ := strings.Cut(strings.TrimSpace(string(stored)), "=")
+	argv, err := os.ReadFile(e.shimLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if secret == "" || strings.Contains(string(argv), secret) {
+		t.Errorf("the secret %q is empty or reached a docker argv:\n%s", secret, argv)
+	}
+
+	if _, _, code := berth(t, args("destroy", "--volumes", "--yes")...); code != 0 {
+		t.Fatalf("destroy exit %d", code)
+	}
+	if _, errOut, code := berth(t, args("restore", "--from", dir)...); code != 0 {
+		t.Fatalf("restore exit %d: %s", code, errOut)
+	}
+	mp = dockerOut(t, "volume", "inspect", "--format", "{{.Mountpoint}}", vol)
+	if got, err := os.ReadFile(filepath.Join(mp, "kv-post1")); err != nil || string(got) != "my first post" {
+		t.Fatalf("after the restore kv-post1 = %q, %v", got, err)
 	}
 }

@@ -18,7 +18,7 @@ func TestCompleteCandidates(t *testing.T) {
 		words []string
 		want  []string // exactly, in order
 	}{
-		{"commands", []string{""}, []string{"deploy", "plan", "status", "destroy", "hosts", "bootstrap", "dns", "run", "schedule", "backup", "restore", "unlock", "playbooks", "completion", "version"}},
+		{"commands", []string{""}, []string{"deploy", "plan", "status", "destroy", "hosts", "bootstrap", "dns", "run", "schedule", "backup", "restore", "move", "unlock", "playbooks", "completion", "version"}},
 		{"command prefix", []string{"de"}, []string{"deploy", "destroy"}},
 		{"hidden command not offered", []string{"__"}, nil},
 		{"flag prefix", []string{"deploy", "--pl"}, []string{"--playbook"}},

@@ -29,6 +29,12 @@ type run struct {
 // target, with that target's variables, so a bad playbook or variable is one
 // usage error before any host is touched.
 func (a *App) prepare(c *cli.Context, withPlaybook bool) (*run, error) {
+	return a.prepareFor(c, withPlaybook, a.targets)
+}
+
+// prepareFor is prepare with the targets from targets instead of the
+// target flags (berth move names its two hosts with flags of its own).
+func (a *App) prepareFor(c *cli.Context, withPlaybook bool, targets func(*cli.Context) ([]inventory.Target, error)) (*run, error) {
 	r := &run{playbook: c.String("playbook"), parallel: c.Int("parallel")}
 	var err error
 	if withPlaybook {
@@ -43,11 +49,11 @@ func (a *App) prepare(c *cli.Context, withPlaybook bool) (*run, error) {
 			return nil, usageError("--stack: %v", err)
 		}
 	}
-	targets, err := a.targets(c)
+	ts, err := targets(c)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range targets {
+	for _, t := range ts {
 		h := rollout.Host{Target: t}
 		if withPlaybook {
 			if h.Playbook, err = loadPlaybook(r.playbook, r.vars.forHost(t.Vars)); err != nil {

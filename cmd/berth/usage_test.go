@@ -35,6 +35,10 @@ func TestArgumentsAndFlags(t *testing.T) {
 		{"--version", []string{"--version"}, exitOK, "", "berth dev\n"},
 		{"version", []string{"version"}, exitOK, "", "berth dev\n"},
 		{"run keeps its words", []string{"run"}, exitUsage, "run: no command given", ""},
+		{"move onto its own source", []string{"move", "--from", "root@10.0.0.1", "--to", "root@10.0.0.1:22", "--playbook", "testdata/stack.yaml"}, exitUsage, "--from and --to are the same host", ""},
+		{"move: --volumes only with --destroy-source", []string{"move", "--from", "a", "--to", "b", "--volumes", "--yes"}, exitUsage, "needs --destroy-source", ""},
+		{"move: --volumes needs --yes", []string{"move", "--from", "a", "--to", "b", "--destroy-source", "--volumes"}, exitUsage, "pass --yes", ""},
+		{"help for move explains the order", []string{"help", "move"}, exitOK, "", "only then points the DNS record"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

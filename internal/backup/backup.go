@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/docker"
@@ -96,8 +96,10 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 		return nil, err
 	}
 	defer release()
-	mountpoints := make([]string, len(vols))
-	for i, name := range vols {
+	dumps := map[string]*playbooks.VolumeBackup{}
+	var tarVols []string
+	mountpoints := map[string]string{}
+	for _, name := range vols {
 		v, ok := st.Docker.Volumes[name]
 		if !ok {
 			return nil, fmt.Errorf("back up volume %s on %s: it does not exist there", name, conn.Host())
@@ -105,16 +107,45 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 		if owner := v.Labels[docker.LabelStack]; owner != stack {
 			return nil, fmt.Errorf("back up volume %s on %s: it belongs to stack %q, not %q", name, conn.Host(), owner, stack)
 		}
-		mountpoints[i] = v.Mountpoint
+		if b := hotDump(pb, name); b != nil {
+			dumps[name] = b
+			continue
+		}
+		tarVols = append(tarVols, name)
+		mountpoints[name] = v.Mountpoint
 	}
 
 	m := &Manifest{Stack: stack, Host: conn.Host(), Time: time.Now().UTC(), Method: MethodStop,
 		BerthVersion: opts.Version, SpecHash: specHash}
 	res := &Result{Manifest: m}
-	if opts.Live {
+	switch {
+	case len(tarVols) == 0:
+		m.Method = MethodExec
+	case opts.Live:
 		m.Method = MethodLive
-	} else {
-		res.Stopped = consumers(st, pb, stack, vols)
+	default:
+		res.Stopped = consumers(st, pb, stack, tarVols)
+	}
+
+	// Hot dumps first, while their containers run.
+	for _, name := range vols {
+		b := dumps[name]
+		if b == nil {
+			continue
+		}
+		if c, ok := st.Docker.Containers[b.Container]; !ok || !c.Running {
+			return res, fmt.Errorf("dump volume %s on %s: container %s is not running, and backup.exec runs in it", name, conn.Host(), b.Container)
+		}
+		rep.Progress("dump volume %s with %s in %s", name, b.Exec[0], b.Container)
+		v := Volume{Name: name, Method: MethodExec, Container: b.Container, File: File{File: name + ".dump.gz"}}
+		args := append([]string{"docker", "exec", b.Container}, b.Exec...)
+		v, err := store(ctx, dst, v, func(w io.Writer) error {
+			return conn.Run(ctx, remote.Cmd{Args: args, Stdout: w})
+		})
+		if err != nil {
+			return res, fmt.Errorf("dump volume %s: %w", name, err)
+		}
+		m.Volumes = append(m.Volumes, v)
 	}
 
 	start := time.Now()
@@ -123,11 +154,13 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 	}
 	archiveErr := stopAll(ctx, conn, res.Stopped)
 	if archiveErr == nil {
-		for i, name := range vols {
+		for _, name := range tarVols {
 			rep.Progress("archive volume %s", name)
-			v, err := archive(ctx, conn, name, mountpoints[i], dst)
+			v, err := store(ctx, dst, Volume{Name: name, File: File{File: name + ".tar.gz"}}, func(w io.Writer) error {
+				return remote.Script(ctx, conn, archiveScript, w, mountpoints[name])
+			})
 			if err != nil {
-				archiveErr = err
+				archiveErr = fmt.Errorf("archive volume %s: %w", name, err)
 				break
 			}
 			m.Volumes = append(m.Volumes, v)
@@ -166,35 +199,79 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 	return res, nil
 }
 
-// archive streams a tar of one volume from the host, gzip-compressing and
-// hashing it on the way into dst.
-func archive(ctx context.Context, conn remote.Conn, name, mountpoint string, dst Store) (Volume, error) {
-	v := Volume{Name: name, File: File{File: name + ".tar.gz"}}
+// store writes what produce streams into v's file in dst, gzip-compressing
+// and hashing it on the way.
+func store(ctx context.Context, dst Store, v Volume, produce func(io.Writer) error) (Volume, error) {
 	w, err := dst.Create(ctx, v.File.File)
 	if err != nil {
-		return v, fmt.Errorf("archive volume %s: %w", name, err)
+		return v, err
 	}
-	sum := sha256.New()
+	sum := newAsyncSum()
+	defer sum.Close()
 	stored := &counter{w: io.MultiWriter(w, sum)}
 	zw, err := gzip.NewWriterLevel(stored, gzip.BestSpeed)
 	if err != nil {
 		w.Abort()
-		return v, fmt.Errorf("archive volume %s: %w", name, err)
+		return v, err
 	}
-	tarred := &counter{w: zw}
-	err = remote.Script(ctx, conn, archiveScript, tarred, mountpoint)
+	raw := &counter{w: zw}
+	err = produce(raw)
 	if err == nil {
 		err = zw.Close()
 	}
 	if err != nil {
 		w.Abort()
-		return v, fmt.Errorf("archive volume %s: %w", name, err)
+		return v, err
 	}
 	if err := w.Close(); err != nil {
-		return v, fmt.Errorf("archive volume %s: %w", name, err)
+		return v, err
 	}
-	v.TarSize, v.Size, v.SHA256 = tarred.n, stored.n, hexSum(sum)
+	v.TarSize, v.Size, v.SHA256 = raw.n, stored.n, sum.Sum()
 	return v, nil
+}
+
+// asyncSum hashes what is written to it in its own goroutine: sha256 is the
+// largest CPU cost of a backup in berth's process, and this overlaps it with
+// receiving the stream (one 32 KiB chunk deep, through io.Pipe).
+type asyncSum struct {
+	pw   *io.PipeWriter
+	h    hash.Hash
+	done chan struct{}
+}
+
+func newAsyncSum() *asyncSum {
+	pr, pw := io.Pipe()
+	s := &asyncSum{pw: pw, h: sha256.New(), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		_, err := io.Copy(s.h, pr)
+		pr.CloseWithError(err) // hashing never fails; this only ends the pipe
+	}()
+	return s
+}
+
+func (s *asyncSum) Write(p []byte) (int, error) { return s.pw.Write(p) }
+
+// Close ends the hashing; it is safe to call more than once.
+func (s *asyncSum) Close() {
+	s.pw.Close()
+	<-s.done
+}
+
+// Sum is the hex sha256 of everything written.
+func (s *asyncSum) Sum() string {
+	s.Close()
+	return hexSum(s.h)
+}
+
+// hotDump is the playbook's dump for volume name, or nil.
+func hotDump(pb *playbooks.Playbook, name string) *playbooks.VolumeBackup {
+	for _, v := range pb.Volumes {
+		if v.Name == name {
+			return v.Backup
+		}
+	}
+	return nil
 }
 
 func writeSum(ctx context.Context, dst Store, name string, data []byte) (File, error) {

@@ -66,34 +66,42 @@ type DataPresentError struct {
 }
 
 func (e *DataPresentError) Error() string {
-	return fmt.Sprintf("%s: volume(s) %s already hold data; refusing to overwrite them (pass --force to replace their contents with the backup)", e.Host, strings.Join(e.Volumes, ", "))
+	return fmt.Sprintf("%s: volume(s) %s already hold data; refusing to overwrite them (pass --force to replace their contents)", e.Host, strings.Join(e.Volumes, ", "))
 }
 
 // consumers returns the stack's running containers that mount any of vols,
 // in dependency order (start order; stop in reverse). Containers the playbook
 // does not declare come last.
 func consumers(st *deploy.State, pb *playbooks.Playbook, stack string, vols []string) []string {
-	mounts := func(c *docker.ContainerState) bool {
+	return stackContainers(st, pb, stack, func(c *docker.ContainerState) bool {
 		for _, m := range c.Mounts {
 			if m.Type == "volume" && slices.Contains(vols, m.Name) {
 				return true
 			}
 		}
 		return false
+	})
+}
+
+// stackContainers returns the stack's running containers for which keep
+// holds, in dependency order; containers the playbook does not declare last.
+func stackContainers(st *deploy.State, pb *playbooks.Playbook, stack string, keep func(*docker.ContainerState) bool) []string {
+	ours := func(c *docker.ContainerState) bool {
+		return c.Running && c.Labels[docker.LabelStack] == stack && keep(c)
 	}
 	var names []string
 	seen := map[string]bool{}
 	order, _ := playbooks.Order(pb.Containers)
 	for _, i := range order {
 		name := pb.Containers[i].Name
-		if c, ok := st.Docker.Containers[name]; ok && c.Running && c.Labels[docker.LabelStack] == stack && mounts(c) {
+		if c, ok := st.Docker.Containers[name]; ok && ours(c) {
 			names = append(names, name)
 		}
 		seen[name] = true
 	}
 	var extra []string
 	for name, c := range st.Docker.Containers {
-		if !seen[name] && c.Running && c.Labels[docker.LabelStack] == stack && mounts(c) {
+		if !seen[name] && ours(c) {
 			extra = append(extra, name)
 		}
 	}

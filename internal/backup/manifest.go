@@ -29,6 +29,9 @@ const ManifestName = "manifest.json"
 const (
 	MethodStop = "stop" // consumers stopped while their volumes were archived
 	MethodLive = "live" // archived while running: may be inconsistent
+	// MethodExec is a volume's hot dump: the playbook's backup.exec, run in
+	// the running container, its stdout stored; restored through backup.restore.
+	MethodExec = "exec"
 )
 
 // Manifest describes one backup of one stack on one host.
@@ -44,10 +47,13 @@ type Manifest struct {
 	DowntimeMS   int64     `json:"downtime_ms"`
 }
 
-// Volume is one volume's archive: a gzip-compressed tar of its contents.
+// Volume is one volume's archive: a gzip-compressed tar of its contents, or
+// with Method exec, the gzip-compressed output of the playbook's dump command.
 type Volume struct {
-	Name    string `json:"name"`
-	TarSize int64  `json:"tar_size"` // uncompressed bytes of the tar stream
+	Name      string `json:"name"`
+	TarSize   int64  `json:"tar_size"`            // uncompressed bytes of the tar (or dump) stream
+	Method    string `json:"method,omitempty"`    // "exec" for a hot dump; "" is a tar of the files
+	Container string `json:"container,omitempty"` // where the dump was made (exec)
 	File
 }
 

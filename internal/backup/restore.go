@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/berth-sh/berth/internal/deploy"
 	"github.com/berth-sh/berth/internal/docker"
@@ -101,36 +101,29 @@ func Restore(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, src 
 			release()
 		}
 	}()
-	var names, existing, mountpoints []string
+	var names []string
 	for _, v := range vols {
 		names = append(names, v.Name)
-		obs, ok := st.Docker.Volumes[v.Name]
-		if !ok {
-			continue
-		}
-		if owner := obs.Labels[docker.LabelStack]; owner != stack {
-			return nil, fmt.Errorf("restore volume %s on %s: it belongs to stack %q, not %q; berth does not touch it", v.Name, conn.Host(), owner, stack)
-		}
-		existing = append(existing, v.Name)
-		mountpoints = append(mountpoints, obs.Mountpoint)
 	}
-	if len(existing) > 0 && !opts.Force {
-		full, err := probe(ctx, conn, mountpoints)
-		if err != nil {
-			return nil, err
-		}
-		var held []string
-		for i, f := range full {
-			if f {
-				held = append(held, existing[i])
-			}
-		}
-		if len(held) > 0 {
-			return nil, &DataPresentError{Host: conn.Host(), Volumes: held}
-		}
+	if err := checkTarget(ctx, conn, st, stack, names, opts.Force); err != nil {
+		return nil, err
 	}
 
-	res := &RestoreResult{Volumes: names, Stopped: consumers(st, pb, stack, names)}
+	// Hot dumps go in once the stack runs again; files go in while the
+	// volumes' containers are stopped.
+	var tarNames []string
+	var dumps []Volume
+	for _, v := range vols {
+		if v.Method != MethodExec {
+			tarNames = append(tarNames, v.Name)
+			continue
+		}
+		if hotDump(pb, v.Name) == nil {
+			return nil, fmt.Errorf("restore volume %s: the backup holds a dump made with backup.exec in %s, and the playbook has no backup.restore for the volume", v.Name, v.Container)
+		}
+		dumps = append(dumps, v)
+	}
+	res := &RestoreResult{Volumes: names, Stopped: consumers(st, pb, stack, tarNames)}
 	start := time.Now()
 	if len(res.Stopped) > 0 {
 		rep.Progress("stop %s to restore their volumes", strings.Join(res.Stopped, ", "))
@@ -144,7 +137,11 @@ func Restore(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, src 
 	}
 	for _, v := range vols {
 		rep.Progress("restore volume %s (%d bytes)", v.Name, v.TarSize)
-		if err := extract(ctx, conn, src, v, stack, mode); err != nil {
+		if v.Method == MethodExec {
+			continue
+		}
+		err := extract(ctx, src, v, func(r io.Reader) error { return extractInto(ctx, conn, r, v.Name, stack, mode) })
+		if err != nil {
 			// A half-restored volume must not be served: its consumers
 			// stay stopped until a restore or deploy is run again.
 			return res, fmt.Errorf("%w (containers left stopped: %s)", err, strings.Join(res.Stopped, ", "))
@@ -160,12 +157,29 @@ func Restore(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, src 
 	rep.Progress("deploy the restored stack")
 	res.Deploy, err = deploy.Deploy(ctx, conn, pb, dopts)
 	res.Downtime = time.Since(start)
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	for _, v := range dumps {
+		b := hotDump(pb, v.Name)
+		rep.Progress("restore volume %s with %s in %s", v.Name, b.Restore[0], b.Container)
+		args := append([]string{"docker", "exec", "-i", b.Container}, b.Restore...)
+		err := extract(ctx, src, v, func(r io.Reader) error {
+			if err := conn.Run(ctx, remote.Cmd{Args: args, Stdin: r}); err != nil {
+				return fmt.Errorf("restore volume %s: %w", v.Name, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
-// extract streams one archive into its volume on the host, checking the
-// archive's checksum as it goes.
-func extract(ctx context.Context, conn remote.Conn, src Store, v Volume, stack, mode string) error {
+// extract streams one archive, decompressed, into sink (which writes it on
+// the host), checking the archive's checksum as it goes.
+func extract(ctx context.Context, src Store, v Volume, sink func(io.Reader) error) error {
 	f, err := src.Open(ctx, v.File.File)
 	if err != nil {
 		return fmt.Errorf("restore volume %s: %w", v.Name, err)
@@ -176,13 +190,8 @@ func extract(ctx context.Context, conn remote.Conn, src Store, v Volume, stack, 
 	if err != nil {
 		return fmt.Errorf("restore volume %s: %w", v.Name, err)
 	}
-	args := []string{"sh", "-c", extractScript, "berth-restore", v.Name, docker.LabelStack + "=" + stack, mode}
-	if err := conn.Run(ctx, remote.Cmd{Args: args, Stdin: zr}); err != nil {
-		var exit *remote.ExitError
-		if errors.As(err, &exit) && exit.Code == 3 {
-			return &DataPresentError{Host: conn.Host(), Volumes: []string{v.Name}}
-		}
-		return fmt.Errorf("restore volume %s: %w", v.Name, err)
+	if err := sink(zr); err != nil {
+		return err
 	}
 	// tar stops at its end marker: read the rest so the whole file is summed.
 	if _, err := io.Copy(io.Discard, zr); err != nil {
@@ -193,6 +202,54 @@ func extract(ctx context.Context, conn remote.Conn, src Store, v Volume, stack, 
 	}
 	if got := hexSum(sum); got != v.SHA256 {
 		return &ChecksumError{File: v.File.File, Want: v.SHA256, Got: got}
+	}
+	return nil
+}
+
+// checkTarget refuses volumes of another stack and, unless force, volumes
+// that already hold data: a restore or move never overwrites data silently.
+func checkTarget(ctx context.Context, conn remote.Conn, st *deploy.State, stack string, vols []string, force bool) error {
+	var existing, mountpoints []string
+	for _, name := range vols {
+		obs, ok := st.Docker.Volumes[name]
+		if !ok {
+			continue
+		}
+		if owner := obs.Labels[docker.LabelStack]; owner != stack {
+			return fmt.Errorf("write volume %s on %s: it belongs to stack %q, not %q; berth does not touch it", name, conn.Host(), owner, stack)
+		}
+		existing = append(existing, name)
+		mountpoints = append(mountpoints, obs.Mountpoint)
+	}
+	if len(existing) == 0 || force {
+		return nil
+	}
+	full, err := probe(ctx, conn, mountpoints)
+	if err != nil {
+		return err
+	}
+	var held []string
+	for i, f := range full {
+		if f {
+			held = append(held, existing[i])
+		}
+	}
+	if len(held) > 0 {
+		return &DataPresentError{Host: conn.Host(), Volumes: held}
+	}
+	return nil
+}
+
+// extractInto streams the tar r into volume vol on the host (see
+// extractScript for mode).
+func extractInto(ctx context.Context, conn remote.Conn, r io.Reader, vol, stack, mode string) error {
+	args := []string{"sh", "-c", extractScript, "berth-restore", vol, docker.LabelStack + "=" + stack, mode}
+	if err := conn.Run(ctx, remote.Cmd{Args: args, Stdin: r}); err != nil {
+		var exit *remote.ExitError
+		if errors.As(err, &exit) && exit.Code == 3 {
+			return &DataPresentError{Host: conn.Host(), Volumes: []string{vol}}
+		}
+		return fmt.Errorf("restore volume %s: %w", vol, err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-sh/berth/dns"
 	"github.com/berth-sh/berth/internal/ui"
+	"github.com/berth-sh/berth/remote"
 )
 
 // UpdateDNS points d.Name at the addresses of the serving hosts, or with
@@ -69,4 +70,10 @@ func servingAddrs(hosts []HostResult) ([]string, error) {
 		}
 	}
 	return ips, nil
+}
+
+// PointAt points d.Name at exactly the host behind conn (berth move's flip),
+// through the same plan-then-apply path as a run's DNS step.
+func PointAt(ctx context.Context, d DNS, conn remote.Conn, rep ui.Handler) (*dns.Change, error) {
+	return UpdateDNS(ctx, d, []HostResult{{Name: conn.Host(), ConnName: conn.Host(), Addr: addrOf(conn), Serving: true}}, false, rep)
 }

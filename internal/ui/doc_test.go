@@ -17,7 +17,7 @@ import (
 // allEvents lists one value of every event type, for the documentation check.
 func allEvents() []Event {
 	return []Event{Progress{}, Warning{}, Plan{}, Action{}, Wait{}, Lock{}, DNS{}, Status{},
-		Summary{}, RunSummary{}, Bootstrap{}, Backup{}, Restore{}, Unlock{}, Pruned{}, Transfer{}}
+		Summary{}, RunSummary{}, Bootstrap{}, Backup{}, Restore{}, Unlock{}, Pruned{}, Transfer{}, Move{}}
 }
 
 // TestEventsDocumented: docs/EVENTS.md names every event type and every

@@ -255,6 +255,20 @@ type Restore struct {
 	Downtime Duration  `json:"downtime_ms"`
 }
 
+// Move is one stack moved from a source host to this one (the event's host).
+type Move struct {
+	Host            string   `json:"host"`
+	From            string   `json:"from"`
+	Volumes         []string `json:"volumes"`
+	Bytes           int64    `json:"bytes"`
+	Downtime        Duration `json:"downtime_ms"`
+	DNS             string   `json:"dns,omitempty"`
+	DNSChanged      bool     `json:"dns_changed"`
+	SourceStopped   []string `json:"source_stopped"`
+	SourceDestroyed bool     `json:"source_destroyed"`
+	SourceVolumes   bool     `json:"source_volumes_deleted"`
+}
+
 // Unlock is what unlock removed on a host.
 type Unlock struct {
 	Host         string   `json:"host"`
@@ -280,6 +294,7 @@ func (Backup) EventType() string     { return "backup" }
 func (Pruned) EventType() string     { return "pruned" }
 func (Restore) EventType() string    { return "restore" }
 func (Unlock) EventType() string     { return "unlock" }
+func (Move) EventType() string       { return "move" }
 
 // Transfer is a local image pushed to a host (deploy --push): started, going
 // (bytes so far, rate, time left) and done (what was sent of the image).

@@ -91,6 +91,15 @@ var (
 			Summary{Host: web1, Result: SummaryChanged, Changes: 2, Connections: 1, RoundTrips: 3, Duration: Duration(1500 * time.Millisecond)},
 			RunSummary{Hosts: 1, OK: 1, Connections: 1, RoundTrips: 3, Duration: Duration(1500 * time.Millisecond)},
 		},
+		"move": {
+			Progress{Host: web1, Message: "stop blog-db, blog-web for the move (downtime starts)"},
+			Progress{Host: web2, Message: "copy volume blog-data from " + web1},
+			DNS{Name: "blog.example.com", Status: DNSUpdated, Record: "blog.example.com", Type: "A", After: []string{"10.0.0.2"}, TTL: 60, Changed: true},
+			Move{Host: web2, From: web1, Volumes: []string{"blog-data"}, Bytes: 20480, Downtime: Duration(5603 * time.Millisecond),
+				DNS: "blog.example.com", DNSChanged: true, SourceStopped: []string{"blog-db", "blog-web"}},
+			Move{Host: web1, From: web2, Volumes: []string{"blog-data"}, Bytes: 20480, Downtime: Duration(4 * time.Second),
+				SourceDestroyed: true, SourceVolumes: true},
+		},
 		"maintenance": {
 			Progress{Host: web1, Message: "bootstrapping Debian GNU/Linux 12 (bookworm)"},
 			Bootstrap{Host: web1, OS: "Debian GNU/Linux 12 (bookworm)", Docker: "27.3.1", Changes: []string{"installed docker.io", "added admin to the docker group"}},

@@ -91,6 +91,8 @@ func (t *Text) Handle(e Event) {
 			len(e.Volumes), e.From, e.Taken.Format(time.RFC3339), e.TakenOn, time.Duration(e.Downtime).Round(time.Millisecond)))
 	case Unlock:
 		t.print(toOut, e.Host, unlockText(e))
+	case Move:
+		t.print(toOut, e.Host, moveText(e))
 	default:
 		t.print(toWarn, "", fmt.Sprintf("event %s has no text form", e.EventType()))
 	}
@@ -310,3 +312,19 @@ func rate(n int64, d time.Duration) int64 {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+func moveText(e Move) string {
+	record := "no DNS record"
+	if e.DNS != "" {
+		record = "DNS " + e.DNS + " points here"
+	}
+	source := "stopped (not removed): " + strings.Join(e.SourceStopped, ", ")
+	switch {
+	case e.SourceDestroyed && e.SourceVolumes:
+		source = "destroyed with its volumes"
+	case e.SourceDestroyed:
+		source = "destroyed (its volumes kept)"
+	}
+	return fmt.Sprintf("moved %d volume(s), %d bytes, from %s; serving healthy here; %s; downtime %s; source %s",
+		len(e.Volumes), e.Bytes, e.From, record, time.Duration(e.Downtime).Round(time.Millisecond), source)
+}
