@@ -8,15 +8,18 @@ import (
 	"github.com/berth-sh/berth/internal/hosttest"
 )
 
-// TestDataOutlivesItsHost: the stack with data on host A moves to host B,
-// each a machine with its own Docker engine. B serves A's data with A's
-// password, the A record names B only after B is healthy, and A's containers
-// are stopped, not removed. A move whose destination never turns healthy
-// leaves A serving and the record alone. A move back onto A, whose volumes still hold the
-// data, is refused without --force and changes nothing.
+// TestDataOutlivesItsHost: the stack's data outlives the machine it was
+// written on, each host a machine with its own Docker engine. Host 1's data
+// is backed up, host 1's stack destroyed with its volumes (the disk is gone),
+// and the backup restored onto host 2, which serves it with the original
+// password. Then the stack moves from host 2 (A) to host 3 (B): B serves the
+// data, the A record names B only after B is healthy, and A's containers are
+// stopped, not removed. A move whose destination never turns healthy leaves A
+// serving and the record alone. A move back onto A, whose volumes still hold
+// the data, is refused without --force and changes nothing.
 func TestDataOutlivesItsHost(t *testing.T) {
-	f := newFleet(t, 2, nil)
-	a, b := f.Hosts[0], f.Hosts[1]
+	f := newFleet(t, 3, nil)
+	h1, a, b := f.Hosts[0], f.Hosts[1], f.Hosts[2]
 	aws := awsfake.New(t)
 	aws.Env(t)
 	zone := aws.AddZone(awsfake.Zone{Name: "example.com."})
@@ -39,11 +42,35 @@ func TestDataOutlivesItsHost(t *testing.T) {
 		}
 	}
 	dnsArgs := []string{"--config", f.config, "--domain", "move.example.com", "--dns-poll", "10ms"}
-	if _, _, code := berth(t, append([]string{"deploy", "--host", a.Target("root")}, dnsArgs...)...); code != 0 {
-		t.Fatalf("deploy on A: exit %d", code)
+	if _, _, code := berth(t, append([]string{"deploy", "--host", h1.Target("root")}, dnsArgs...)...); code != 0 {
+		t.Fatalf("deploy on host 1: exit %d", code)
 	}
-	if st, body := httpDo(t, "PUT", "http://"+a.Addr+"/kv/post1", "my first post"); st != 200 {
-		t.Fatalf("write on A: %d %q", st, body)
+	if st, body := httpDo(t, "PUT", "http://"+h1.Addr+"/kv/post1", "my first post"); st != 200 {
+		t.Fatalf("write on host 1: %d %q", st, body)
+	}
+	servedBy(t, h1, "before host 1 is lost")
+
+	// Host 1 is backed up, then lost with its disk; host 2 gets the backup.
+	t.Setenv("BERTH_BACKUP_PASSPHRASE", "correct horse battery staple")
+	root := t.TempDir()
+	if _, errOut, code := berth(t, "backup", "--config", f.config, "--host", h1.Target("root"), "--to", root); code != 0 {
+		t.Fatalf("backup of host 1: exit %d: %s", code, errOut)
+	}
+	if _, errOut, code := berth(t, "destroy", "--config", f.config, "--host", h1.Target("root"), "--volumes", "--yes"); code != 0 {
+		t.Fatalf("destroy --volumes on host 1: exit %d: %s", code, errOut)
+	}
+	if vols, _ := h1.Exec(t, "docker", "volume", "ls", "-q"); strings.TrimSpace(vols) != "" {
+		t.Fatalf("host 1 still has volumes: %q", vols)
+	}
+	if _, errOut, code := berth(t, "restore", "--config", f.config, "--host", a.Target("root"), "--from", onlyBackup(t, root)); code != 0 {
+		t.Fatalf("restore onto host 2: exit %d: %s", code, errOut)
+	}
+	// web refuses to serve with a password the restored db was not set up with.
+	if st, body := httpDo(t, "GET", "http://"+a.Addr+"/kv/post1", ""); st != 200 || body != "my first post" {
+		t.Fatalf("host 2 after the restore answers %d %q", st, body)
+	}
+	if _, _, code := berth(t, append([]string{"dns", "--host", a.Target("root")}, dnsArgs...)...); code != 0 {
+		t.Fatalf("dns onto host 2: exit %d", code)
 	}
 	servedBy(t, a, "before the move")
 

@@ -44,7 +44,7 @@ func TestPushMissingLocalImage(t *testing.T) {
 	}
 }
 
-// TestPushLocalImage: an image built here, on no host, reaches two hosts with
+// TestPushLocalImage: an image built here, on no host, reaches three hosts with
 // --push and the stack serves it; a second deploy sends nothing (1 round
 // trip); after a rebuild, a load cut short tags nothing and changes nothing;
 // then only the changed top layer travels, from the engine and from a file.
@@ -52,7 +52,7 @@ func TestPushLocalImage(t *testing.T) {
 	tag := "push-" + strings.TrimSuffix(testimage.Unique(t), "-")
 	ref := testimage.Build(t, tag, "v1")
 	t.Cleanup(func() { exec.Command("docker", "rmi", ref).Run() }) // the tag; shared layers stay
-	f := hosttest.Start(t, 2, hosttest.Options{Ports: []int{80}})
+	f := hosttest.Start(t, 3, hosttest.Options{Ports: []int{80}})
 	run := func(t *testing.T, push []string, hosts ...*hosttest.Host) (string, string, int) {
 		t.Helper()
 		args := []string{"deploy", "--json", "--playbook", "testdata/stack.yaml", "--identity", f.Identity,
