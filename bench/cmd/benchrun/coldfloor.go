@@ -201,9 +201,6 @@ func (b *bench) floorCase(ctx context.Context, r *report) error {
 	bs := stack{b.prefix + "fb-", b.ports["floor-b"]}
 	fs := stack{b.prefix + "ff-", b.ports["floor-f"]}
 	one := []*sshd{b.single}
-	if err := os.MkdirAll(b.path("fstate"), 0o700); err != nil {
-		return err
-	}
 	tools := []tool{
 		{name: "berth", run: func(ctx context.Context) (sample, error) { return b.berth(ctx, one, b.coldPB, bs, 10) },
 			before: func(ctx context.Context) { b.teardown(ctx, bs.prefix) }},

@@ -119,7 +119,7 @@ func (b *bench) setup(ctx context.Context) error {
 		}
 		b.ports[name] = p
 	}
-	for _, d := range []string{"state", "astate", "creds", "cstate", "ansible-local"} {
+	for _, d := range []string{"state", "astate", "fstate", "creds", "cstate", "ansible-local"} {
 		if err := os.MkdirAll(b.path(d), 0o700); err != nil {
 			return err
 		}
