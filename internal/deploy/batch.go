@@ -33,7 +33,9 @@ import (
 //	                        wait (and probe when REPROBE is 1) for it.
 //
 // Each step it runs reports "### done CODE", its output as "|" lines, and
-// "### end"; a wait is announced by "### wait NAME". Where it needs berth it
+// "### end"; a wait is announced by "### wait NAME"; its exit, whatever the
+// cause, by "### exit CODE" (then berth closes its stdin: the session's end
+// must not wait for it). Where it needs berth it
 // asks ("### ask act I", "### ask file PATH", "### ask probe NAME", "### ask
 // release -") and reads the answer on stdin: "go", the file as a line count
 // then its lines, "ok". Anything else, or end of input (berth is gone), stops
@@ -44,6 +46,7 @@ import (
 // The building blocks are the scripts berth also runs on their own, as
 // subshell functions: the same wait, swap-out, rollback and release.
 const batchScript = `set -u
+trap 'echo "### exit $?"' EXIT
 umask 077
 berth_dir=$1; berth_info=$2
 shift 2

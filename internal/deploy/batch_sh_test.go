@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-sh/berth/internal/docker"
 	"github.com/berth-sh/berth/internal/plan"
@@ -178,4 +179,31 @@ func recreate(pb *playbooks.Playbook, i int) plan.Action {
 	c := &pb.Containers[i]
 	return plan.Action{Kind: plan.Recreate, Object: plan.Container, Name: c.Name, Container: c,
 		Current: &docker.ContainerState{Name: c.Name, Running: true}}
+}
+
+// A batch script that stops on its own (here: an operation it does not
+// know) ends the session with an error; berth never waits for it forever,
+// also where the session's end waits for its stdin (the local connection).
+func TestBatchScriptThatStopsEndsTheSession(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx := context.Background()
+		b := startBatch(ctx, remote.NewLocal(false), time.Minute, []string{t.TempDir(), "info", "bogus"})
+		err := b.checkpoint(ctx, 0)
+		if released, _ := b.finish(ctx); released {
+			err = errors.New("released by a script that stopped")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "ended early") {
+			t.Errorf("checkpoint: %v, want the batch ended early", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("still waiting for a script that stopped a minute ago")
+	}
 }

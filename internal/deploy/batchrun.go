@@ -108,7 +108,7 @@ func startBatch(ctx context.Context, conn remote.Conn, bound time.Duration, args
 	// The steps that may be interrupted kill it themselves.
 	sctx, kill := context.WithCancel(context.WithoutCancel(ctx))
 	b := &batchRun{conn: conn, records: make(chan batchRecord, 64), stdin: newAnswers(), kill: kill, ended: make(chan struct{}), quit: make(chan struct{})}
-	lines := &recordWriter{out: b.records, quit: b.quit}
+	lines := &recordWriter{out: b.records, quit: b.quit, exited: b.stdin.close}
 	go func() {
 		defer close(b.ended)
 		defer close(b.records)
@@ -162,10 +162,12 @@ func (b *batchRun) die(err error) error {
 	return err
 }
 
-func (b *batchRun) isDead() bool {
+func (b *batchRun) isDead() bool { return b.deadErr() != nil }
+
+func (b *batchRun) deadErr() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.dead != nil
+	return b.dead
 }
 
 // ask reads the script's question; it comes right after the previous step,
@@ -178,12 +180,19 @@ func (b *batchRun) ask(ctx context.Context, what string) (batchRecord, error) {
 	return r, err
 }
 
-func (b *batchRun) checkpoint(ctx context.Context, _ int) error {
-	if b.isDead() {
-		return direct{b.conn}.checkpoint(ctx, 0)
+// checkpoint answers the script's question before an action. Once the
+// session is gone no action starts: only what finishes a started one (a
+// rollback, a cleanup) goes on, each step in a round trip of its own.
+func (b *batchRun) checkpoint(ctx context.Context, action int) error {
+	if err := b.deadErr(); err != nil {
+		return fmt.Errorf("apply: %w", err)
 	}
-	if _, err := b.ask(ctx, "act"); err != nil {
+	r, err := b.ask(ctx, "act")
+	if err != nil {
 		return err
+	}
+	if r.arg != strconv.Itoa(action) {
+		return b.die(fmt.Errorf("batch on %s: asked about action %s, not %d", b.conn.Host(), r.arg, action))
 	}
 	if err := ctx.Err(); err != nil {
 		b.stdin.send("stop\n")
@@ -253,8 +262,12 @@ func (b *batchRun) wait(ctx context.Context, timeout time.Duration, args []strin
 	if b.isDead() {
 		return direct{b.conn}.wait(ctx, timeout, args)
 	}
-	if _, err := b.next(ctx, "wait"); err != nil {
+	r, err := b.next(ctx, "wait")
+	if err != nil {
 		return "", err
+	}
+	if r.arg != args[0] {
+		return "", b.die(fmt.Errorf("batch on %s: waits for %s, not %s", b.conn.Host(), r.arg, args[0]))
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -265,10 +278,14 @@ func (b *batchRun) probe(ctx context.Context, name string, f func() error) error
 	if b.isDead() {
 		return f()
 	}
-	if _, err := b.ask(ctx, "probe"); err != nil {
+	r, err := b.ask(ctx, "probe")
+	if err != nil {
 		return err
 	}
-	err := f()
+	if r.arg != name {
+		return b.die(fmt.Errorf("batch on %s: probes %s, not %s", b.conn.Host(), r.arg, name))
+	}
+	err = f()
 	if err != nil {
 		b.stdin.send("fail\n")
 		return err
@@ -306,6 +323,7 @@ func (b *batchRun) finish(ctx context.Context) (bool, error) {
 type recordWriter struct {
 	out     chan<- batchRecord
 	quit    <-chan struct{} // closed: nobody reads records any more
+	exited  func()          // the script said it exits
 	partial []byte
 	cur     *batchRecord // a done record whose output is being read
 	lines   []string
@@ -353,6 +371,8 @@ func (w *recordWriter) line(l string) {
 		w.send(batchRecord{kind: "ask", what: what, arg: a})
 	case "wait":
 		w.send(batchRecord{kind: "wait", arg: arg})
+	case "exit":
+		w.exited()
 	case "done":
 		code, err := strconv.Atoi(arg)
 		if err != nil {

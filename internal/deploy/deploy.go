@@ -214,6 +214,9 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if err := ops.actions(a, res.Plan); err != nil {
 		return res, err
 	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("apply: %w", err)
+	}
 	b := startBatch(ctx, conn, batchBound(res.Plan), ops.args)
 	b.beforeRelease = stopHeartbeat
 	a.x = b
