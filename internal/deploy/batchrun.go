@@ -98,7 +98,7 @@ type batchRun struct {
 	beforeRelease func()
 
 	mu   sync.Mutex
-	dead error // the session was given up on: steps go direct from now on
+	dead error // the session was given up on: no action starts, what finishes one goes direct
 	quit chan struct{}
 }
 
@@ -214,20 +214,26 @@ func (b *batchRun) done(ctx context.Context, argv []string) (string, error) {
 	return r.out, nil
 }
 
+// stepDone is done for a step without a wait: bounded as one command.
+func (b *batchRun) stepDone(ctx context.Context, argv []string) error {
+	ctx, cancel := context.WithTimeout(ctx, remote.DefaultCommandTimeout)
+	defer cancel()
+	_, err := b.done(ctx, argv)
+	return err
+}
+
 func (b *batchRun) command(ctx context.Context, args []string) error {
 	if b.isDead() {
 		return direct{b.conn}.command(ctx, args)
 	}
-	_, err := b.done(ctx, args)
-	return err
+	return b.stepDone(ctx, args)
 }
 
 func (b *batchRun) script(ctx context.Context, script string, args ...string) error {
 	if b.isDead() {
 		return direct{b.conn}.script(ctx, script, args...)
 	}
-	_, err := b.done(ctx, append([]string{"sh", "-s", "--"}, args...))
-	return err
+	return b.stepDone(ctx, append([]string{"sh", "-s", "--"}, args...))
 }
 
 func (b *batchRun) upload(ctx context.Context, path string, data []byte, mode os.FileMode) error {
@@ -252,7 +258,7 @@ func (b *batchRun) upload(ctx context.Context, path string, data []byte, mode os
 		msg += l + "\n"
 	}
 	b.stdin.send(msg)
-	if _, err := b.done(ctx, []string{"upload", path}); err != nil {
+	if err := b.stepDone(ctx, []string{"upload", path}); err != nil {
 		return fmt.Errorf("upload %s: %w", path, err)
 	}
 	return nil
