@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin/berth
 
-.PHONY: build test testhosts lint bench bench-backup bench-stream bench-push fuzz clean
+.PHONY: build test testhosts lint bench bench-floor bench-backup bench-stream bench-push fuzz clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/berth
@@ -27,6 +27,13 @@ lint:
 # its own sshd servers; about 25 minutes on 2 cores with the defaults). Knobs: bench/run.
 bench: build
 	bench/run
+
+# A cold deploy of the test stack (no health checks: health waits excluded)
+# vs its floor: the docker commands berth issues, run by one `ssh host sh -s`
+# session as a script; alternating runs, ratio paired (bench/run, floor case
+# only; needs no Ansible or docker-compose; a few minutes).
+bench-floor:
+	BENCH_CASES=floor BENCH_PROFILE=0 BENCH_RUNS=$${BENCH_RUNS:-7} bench/run
 
 # berth backup of a large volume vs ssh tar | cat, and a consistent backup's
 # downtime. Knob: BENCH_BACKUP_MB (default 1024).

@@ -113,6 +113,11 @@ func TestDeployLifecycle(t *testing.T) {
 				t.Errorf("plan lacks %q", want)
 			}
 		}
+		// README: a cold deploy costs 3 round trips (look, look under the
+		// lock, one batch that applies everything and releases the lock).
+		if row := textSummary(out, e.sshd.Target()); len(row) < 4 || row[1] != "5" || row[2] != "1" || row[3] != "3" {
+			t.Errorf("summary row %q, want 5 changes, 1 connection, 3 round trips", row)
+		}
 		if st, body := httpDo(t, "GET", e.url("/"), ""); st != 200 || !strings.Contains(body, "greeting=hello") {
 			t.Fatalf("web answers %d %q", st, body)
 		}
@@ -163,6 +168,10 @@ func TestDeployLifecycle(t *testing.T) {
 			}
 		}
 		h := e.sshd.Target()
+		// README: a one-container change costs 3 round trips.
+		if sum := summaries(t, out)[h]; sum.Data["round_trips"] != 3.0 || sum.Data["connections"] != 1.0 {
+			t.Errorf("summary %+v, want 1 connection, 3 round trips", sum.Data)
+		}
 		if want := []string{h + " " + web + " health waiting", h + " " + web + " health ready", h + " " + web + " ready waiting", h + " " + web + " ready ready"}; !slices.Equal(waits, want) {
 			t.Errorf("wait events %q, want %q", waits, want)
 		}
@@ -347,4 +356,15 @@ func TestInterruptedReplacementIsSettled(t *testing.T) {
 	if code != 0 {
 		t.Errorf("plan after settling: exit %d\n%s", code, out)
 	}
+}
+
+// textSummary is the fields of host's row in the text summary table (HOST
+// CHANGES CONNECTIONS ROUND TRIPS DURATION RESULT).
+func textSummary(stdout, host string) []string {
+	for _, line := range strings.Split(stdout, "\n") {
+		if f := strings.Fields(line); len(f) == 6 && f[0] == host {
+			return f
+		}
+	}
+	return nil
 }

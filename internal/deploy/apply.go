@@ -42,9 +42,10 @@ func (e *RolledBackError) Error() string {
 
 func (e *RolledBackError) Unwrap() error { return e.Cause }
 
-// applier carries out a plan's actions on one host, in order.
+// applier carries out a plan's actions on one host, in order, through x.
 type applier struct {
 	conn      remote.Conn
+	x         executor
 	stack     string
 	dir       string            // the stack's state directory on the host
 	secrets   map[string]string // resolved secret values
@@ -56,12 +57,12 @@ type applier struct {
 // apply runs every action that changes something and returns how many ran.
 func (a *applier) apply(ctx context.Context, p *plan.Plan) (int, error) {
 	applied := 0
-	for _, act := range p.Actions {
+	for i, act := range p.Actions {
 		if act.Kind == plan.Keep {
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return applied, fmt.Errorf("apply: %w", err)
+		if err := a.x.checkpoint(ctx, i); err != nil {
+			return applied, err
 		}
 		a.rep.R.Handle(ui.Action{Host: a.rep.Name, Kind: string(act.Kind), Object: string(act.Object), Name: act.Name})
 		if err := a.applyOne(ctx, act); err != nil {
@@ -103,7 +104,7 @@ func (a *applier) objectArgs(act plan.Action) ([]string, error) {
 }
 
 func (a *applier) run(ctx context.Context, args []string) error {
-	if err := a.conn.Run(ctx, remote.Cmd{Args: args}); err != nil {
+	if err := a.x.command(ctx, args); err != nil {
 		var exit *remote.ExitError
 		if errors.As(err, &exit) {
 			exit.Stderr = docker.TrimCLIHelp(exit.Stderr)
@@ -118,10 +119,10 @@ func (a *applier) container(ctx context.Context, act plan.Action) error {
 	case plan.Remove:
 		return a.run(ctx, docker.RemoveArgs(act.Name))
 	case plan.Start:
-		return waitReady(ctx, a.conn, a.rep, act.Container, docker.StartArgs(act.Name))
+		return waitReady(ctx, a.x, a.conn, a.rep, act.Container, docker.StartArgs(act.Name))
 	case plan.Create:
 		if err := a.start(ctx, act.Container); err != nil {
-			a.conn.Run(context.WithoutCancel(ctx), remote.Cmd{Args: docker.RemoveArgs(act.Name)}) //nolint:errcheck // best effort: the error that matters is returned
+			a.x.command(context.WithoutCancel(ctx), docker.RemoveArgs(act.Name)) //nolint:errcheck // best effort: the error that matters is returned
 			return err
 		}
 		return nil
@@ -144,7 +145,7 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 	envPath := ""
 	if content := envFile(c, a.secrets); content != nil {
 		envPath = path.Join(a.dir, c.Name+".env")
-		if err := a.conn.Upload(ctx, envPath, content, os.FileMode(0o600)); err != nil {
+		if err := a.x.upload(ctx, envPath, content, os.FileMode(0o600)); err != nil {
 			return fmt.Errorf("container %s: %w", c.Name, err)
 		}
 		a.step("env uploaded")
@@ -154,7 +155,7 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	if len(c.Networks) > 1 {
-		if err := a.conn.Run(ctx, remote.Cmd{Args: args}); err != nil {
+		if err := a.x.command(ctx, args); err != nil {
 			var exit *remote.ExitError
 			if errors.As(err, &exit) {
 				return fmt.Errorf("container %s: docker run exited with status %d: %s", c.Name, exit.Code, docker.TrimCLIHelp(withholdEnvFile(exit.Stderr, args)))
@@ -170,11 +171,11 @@ func (a *applier) start(ctx context.Context, c *playbooks.Container) error {
 		args = nil
 	}
 	// The usual case (one network) runs and waits in one round trip.
-	if err := waitHealthy(ctx, a.conn, a.rep, c, args); err != nil {
+	if err := waitHealthy(ctx, a.x, a.rep, c, args); err != nil {
 		return err
 	}
 	a.step("healthy")
-	if err := probeReady(ctx, a.conn, a.rep, c); err != nil {
+	if err := probeReady(ctx, a.x, a.conn, a.rep, c); err != nil {
 		return err
 	}
 	a.step("ready")
@@ -192,7 +193,7 @@ func (a *applier) replace(ctx context.Context, c *playbooks.Container, current *
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), swapTimeout(c))
 	defer cancel()
-	if err := remote.Script(ctx, a.conn, swapOutScript, nil, c.Name, backup); err != nil {
+	if err := a.x.script(ctx, swapOutScript, c.Name, backup); err != nil {
 		return fmt.Errorf("container %s: move old container aside: %w", c.Name, err)
 	}
 	a.step("moved aside")
@@ -204,7 +205,7 @@ func (a *applier) replace(ctx context.Context, c *playbooks.Container, current *
 		a.step("backup removed")
 		return nil
 	}
-	if err := rollback(ctx, a.conn, a.rep, c, current, backup); err != nil {
+	if err := a.rollback(ctx, c, current, backup); err != nil {
 		return fmt.Errorf("container %s: new version failed (%v) and restoring the previous one failed too: %w", c.Name, startErr, err)
 	}
 	a.step("rolled back")
@@ -216,15 +217,15 @@ func (a *applier) replace(ctx context.Context, c *playbooks.Container, current *
 // it is said: healthy by its own health check, and answering the ready probe
 // when it publishes the probe's port (the port may be what the failed
 // version changed).
-func rollback(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.Container, old *docker.ContainerState, backup string) error {
-	if err := remote.Script(ctx, conn, rollbackScript, nil, c.Name, backup); err != nil {
+func (a *applier) rollback(ctx context.Context, c *playbooks.Container, old *docker.ContainerState, backup string) error {
+	if err := a.x.script(ctx, rollbackScript, c.Name, backup); err != nil {
 		return err
 	}
-	if err := waitHealthy(ctx, conn, rep, c, nil); err != nil {
+	if err := waitHealthy(ctx, a.x, a.rep, c, nil); err != nil {
 		return err
 	}
 	if old != nil && publishesReadyPort(c, old.Ports) {
-		return probeReady(ctx, conn, rep, c)
+		return probeReady(ctx, a.x, a.conn, a.rep, c)
 	}
 	return nil
 }

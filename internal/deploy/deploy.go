@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-sh/berth/internal/docker"
@@ -172,14 +173,19 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if err != nil {
 		return res, err
 	}
+	released := false // by the batch, as its last step
 	defer func() {
+		if released {
+			return
+		}
 		if err := releaseLock(ctx, conn, st.Dir, info); err != nil {
 			rep.Warn("%v", err)
 		}
 	}()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	defer heartbeat(ctx, cancel, conn, st.Dir, info, heartbeatEvery(opts.LockStale), rep)()
+	stopHeartbeat := sync.OnceFunc(heartbeat(ctx, cancel, conn, st.Dir, info, heartbeatEvery(opts.LockStale), rep))
+	defer stopHeartbeat()
 
 	if st.Migrated != "" {
 		rep.Warn("moved the stored secrets from %s to %s/secrets.env, berth's host-wide state (the old file is kept as %s.migrated)", st.Migrated, st.Dir, st.Migrated)
@@ -211,18 +217,42 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 		}
 		res.Plan = plan.Compute(stack, pb, st.Docker, popts)
 	}
-	if ss.store {
-		if err := conn.Upload(ctx, st.Dir+"/secrets.env", formatEnv(ss.values), 0o660); err != nil {
-			return res, fmt.Errorf("store secrets: %w", err)
-		}
-	}
-	if res.Plan.InSync() {
+	if res.Plan.InSync() && !ss.store {
 		return res, nil
 	}
-	reportPlan(rep, res.Plan)
+	if !res.Plan.InSync() {
+		reportPlan(rep, res.Plan)
+	}
 
+	// Storing the secrets, every action and the release of the lock: one
+	// session.
 	a := &applier{conn: conn, stack: stack, dir: st.Dir, secrets: ss.values, digests: ss.digests, rep: rep, afterStep: opts.afterStep}
-	res.Applied, err = a.apply(ctx, res.Plan)
+	ops := newBatch(st.Dir, info)
+	secretsFile := st.Dir + "/secrets.env"
+	if ss.store {
+		ops.file(secretsFile, 0o660)
+	}
+	if err := ops.actions(a, res.Plan); err != nil {
+		return res, err
+	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("apply: %w", err)
+	}
+	b := startBatch(ctx, conn, batchBound(res.Plan), ops.args)
+	b.beforeRelease = stopHeartbeat
+	a.x = b
+	if ss.store {
+		if err = b.upload(ctx, secretsFile, formatEnv(ss.values), 0o660); err != nil {
+			err = fmt.Errorf("store secrets: %w", err)
+		}
+	}
+	if err == nil {
+		res.Applied, err = a.apply(ctx, res.Plan)
+	}
+	released, relErr := b.finish(ctx)
+	if relErr != nil {
+		rep.Warn("%v", relErr)
+	}
 	if err != nil && errors.Is(context.Cause(ctx), ErrLockLost) {
 		return res, fmt.Errorf("%s: %w: %w", host, ErrLockLost, err)
 	}

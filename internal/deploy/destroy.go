@@ -50,7 +50,7 @@ func Destroy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, volu
 	if opts.DryRun {
 		return res, nil
 	}
-	a := &applier{conn: conn, stack: stack, dir: st.Dir, rep: rep}
+	a := &applier{conn: conn, x: direct{conn}, stack: stack, dir: st.Dir, rep: rep}
 	res.Applied, err = a.apply(ctx, res.Plan)
 	if relErr := releaseLock(ctx, conn, st.Dir, info); relErr != nil {
 		rep.Warn("%v", relErr)

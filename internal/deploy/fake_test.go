@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ var fakeScripts = map[string]fakeconn.Kind{
 	rollbackScript:  fakeconn.Rollback,
 	waitScript:      fakeconn.Wait,
 	forgetScript:    fakeconn.Forget,
+	batchScript:     fakeconn.Batch,
 }
 
 // shopYAML is a small stack: a database with a volume and a secret, and a
@@ -113,12 +115,14 @@ func deployedWith(t *testing.T, vars ...string) *fakeconn.Host {
 }
 
 // steps names each call briefly: "observe take", "wait web run",
-// "swap-out web", "docker rm web.berth-old", "upload web.env".
+// "swap-out web", "docker rm web.berth-old", "upload web.env". A batch is
+// the steps it takes (the calls that follow it), not a step itself.
 func steps(calls []fakeconn.Call) []string {
 	var s []string
 	for _, c := range calls {
 		args := c.ScriptArgs()
 		switch {
+		case c.Script == fakeconn.Batch:
 		case c.Upload != "":
 			s = append(s, "upload "+path.Base(c.Upload))
 		case c.Script == fakeconn.Observe:
@@ -175,7 +179,7 @@ func containerID(h *fakeconn.Host, name string) string {
 // failOn makes the calls whose step (see steps) is step fail with status 1.
 func failOn(step string) func(context.Context, fakeconn.Call) error {
 	return func(_ context.Context, c fakeconn.Call) error {
-		if steps([]fakeconn.Call{c})[0] == step {
+		if slices.Equal(steps([]fakeconn.Call{c}), []string{step}) {
 			return &remote.ExitError{Host: "fake1", Args: c.Args, Code: 1, Stderr: "failed on purpose"}
 		}
 		return nil

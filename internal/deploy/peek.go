@@ -12,7 +12,7 @@ import (
 // WaitReady runs start (a docker argv; may be empty) and waits for container c
 // to be healthy and ready, exactly as deploy waits for it (and says so on rep).
 func WaitReady(ctx context.Context, conn remote.Conn, rep ui.Handler, c *playbooks.Container, start []string) error {
-	return waitReady(ctx, conn, ui.Host{R: rep, Name: conn.Host()}, c, start)
+	return waitReady(ctx, direct{conn}, conn, ui.Host{R: rep, Name: conn.Host()}, c, start)
 }
 
 // Hold takes the stack's deploy lock on the host, waiting up to

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -88,16 +87,16 @@ func healthTimeout(c *playbooks.Container) time.Duration {
 // health check in one round trip, then for the ready probe. Each wait is
 // announced when it starts and when it ends, so a long first start is never
 // silent.
-func waitReady(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.Container, start []string) error {
-	if err := waitHealthy(ctx, conn, rep, c, start); err != nil {
+func waitReady(ctx context.Context, x executor, conn remote.Conn, rep ui.Host, c *playbooks.Container, start []string) error {
+	if err := waitHealthy(ctx, x, rep, c, start); err != nil {
 		return err
 	}
-	return probeReady(ctx, conn, rep, c)
+	return probeReady(ctx, x, conn, rep, c)
 }
 
 // waitHealthy runs start (may be empty) and waits, in one round trip, until
 // the container runs and Docker calls it healthy (or it has no health check).
-func waitHealthy(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.Container, start []string) error {
+func waitHealthy(ctx context.Context, x executor, rep ui.Host, c *playbooks.Container, start []string) error {
 	timeout := healthTimeout(c)
 	what := "running"
 	if c.Health != nil {
@@ -105,16 +104,15 @@ func waitHealthy(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbook
 	}
 	w := waitReporter{rep: rep, w: ui.Wait{Host: rep.Name, Container: c.Name, Phase: ui.WaitHealth, Until: what, Timeout: ui.Duration(timeout)}}
 	w.started()
-	var out bytes.Buffer
 	secs := strconv.Itoa(int(timeout.Seconds()))
-	err := remote.ScriptWithin(ctx, conn, timeout+remote.DefaultCommandTimeout, waitScript, &out, append([]string{c.Name, secs}, start...)...)
+	out, err := x.wait(ctx, timeout+remote.DefaultCommandTimeout, append([]string{c.Name, secs}, start...))
 	w.ended(err)
 	var exit *remote.ExitError
 	if errors.As(err, &exit) && exit.Code == 1 {
-		return &NotReadyError{Container: c.Name, Reason: strings.TrimSpace(out.String())}
+		return &NotReadyError{Container: c.Name, Reason: strings.TrimSpace(out)}
 	}
 	if errors.As(err, &exit) && exit.Code == 2 {
-		return fmt.Errorf("container %s: %s: %s", c.Name, strings.Join(start[:min(2, len(start))], " "), docker.TrimCLIHelp(withholdEnvFile(out.String(), start)))
+		return fmt.Errorf("container %s: %s: %s", c.Name, strings.Join(start[:min(2, len(start))], " "), docker.TrimCLIHelp(withholdEnvFile(out, start)))
 	}
 	if err != nil {
 		return fmt.Errorf("wait for %s: %w", c.Name, err)
@@ -123,13 +121,13 @@ func waitHealthy(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbook
 }
 
 // probeReady waits for the container's ready probe, when it has one.
-func probeReady(ctx context.Context, conn remote.Conn, rep ui.Host, c *playbooks.Container) error {
+func probeReady(ctx context.Context, x executor, conn remote.Conn, rep ui.Host, c *playbooks.Container) error {
 	if c.Ready == nil || c.Ready.HTTP == "" {
 		return nil
 	}
 	w := waitReporter{rep: rep, w: ui.Wait{Host: rep.Name, Container: c.Name, Phase: ui.WaitProbe, URL: c.Ready.HTTP, Timeout: ui.Duration(c.Ready.Timeout)}}
 	w.started()
-	err := probeHTTP(ctx, conn, c)
+	err := x.probe(ctx, c.Name, func() error { return probeHTTP(ctx, conn, c) })
 	w.ended(err)
 	return err
 }

@@ -53,7 +53,7 @@ containers:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var rec ui.Recorder
-			waitReady(context.Background(), waitConn{tt.err}, ui.Host{R: &rec, Name: "h1"}, tt.c, nil)
+			waitReady(context.Background(), direct{waitConn{tt.err}}, waitConn{tt.err}, ui.Host{R: &rec, Name: "h1"}, tt.c, nil)
 			evs := rec.Events()
 			if len(evs) != 2 {
 				t.Fatalf("got %d events, want a start and an end: %+v", len(evs), evs)

@@ -28,7 +28,10 @@ const (
 	Rollback  Kind = "rollback"  // NAME BACKUP: remove NAME, rename BACKUP to NAME, start it
 	Wait      Kind = "wait"      // NAME SECS [DOCKER ARGV...]: run the argv, then wait for NAME to be ready
 	Forget    Kind = "forget"    // DIR: remove DIR's *.env and key, then DIR when empty
-	Unknown   Kind = "unknown"   // a script not in Conn.Scripts: it fails with status 127
+	// Batch is deploy's batchScript: DIR INFO OPERATION...; its steps are
+	// calls of their own (see Conn.batch).
+	Batch   Kind = "batch"
+	Unknown Kind = "unknown" // a script not in Conn.Scripts: it fails with status 127
 )
 
 // Call is one command a Conn was sent.
@@ -138,12 +141,9 @@ func (c *Conn) Run(ctx context.Context, cmd remote.Cmd) error {
 	}
 	call := Call{Args: slices.Clone(cmd.Args)}
 	if slices.Equal(cmd.Args[:min(3, len(cmd.Args))], []string{"sh", "-s", "--"}) {
-		var stdin []byte
-		if cmd.Stdin != nil {
-			var err error
-			if stdin, err = io.ReadAll(cmd.Stdin); err != nil {
-				return fmt.Errorf("fakeconn: read stdin: %w", err)
-			}
+		stdin, err := c.readScript(cmd.Stdin)
+		if err != nil {
+			return fmt.Errorf("fakeconn: read stdin: %w", err)
 		}
 		kind, ok := c.Scripts[string(stdin)]
 		if !ok {
@@ -154,6 +154,20 @@ func (c *Conn) Run(ctx context.Context, cmd remote.Cmd) error {
 		call.Script = kind
 	}
 	c.record(call)
+	if call.Script == Batch {
+		out := cmd.Stdout
+		if out == nil {
+			out = io.Discard
+		}
+		code, err := c.batch(ctx, call.ScriptArgs(), cmd.Stdin, out)
+		if err != nil {
+			return fmt.Errorf("run %s: %w", cmd.Args[0], err)
+		}
+		if code != 0 {
+			return c.exit(cmd, code, "")
+		}
+		return nil
+	}
 	if c.Before != nil {
 		if err := c.Before(ctx, call); err != nil {
 			return err
@@ -181,6 +195,29 @@ func (c *Conn) Run(ctx context.Context, cmd remote.Cmd) error {
 		cmd.Stderr.Write(errOut.Bytes()) //nolint:errcheck // as a remote's stderr stream
 	}
 	return nil
+}
+
+// readScript reads a script from stdin: all of it, or, for a Batch script,
+// only the script, leaving the answers that follow it to the batch.
+func (c *Conn) readScript(stdin io.Reader) ([]byte, error) {
+	if stdin == nil {
+		return nil, nil
+	}
+	var buf []byte
+	chunk := make([]byte, 64*1024)
+	for {
+		n, err := stdin.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if c.Scripts[string(buf)] == Batch {
+			return buf, nil
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func (c *Conn) exit(cmd remote.Cmd, code int, stderr string) error {

@@ -7,8 +7,10 @@
 // volume commands). berth's remote scripts are constants sent on stdin with
 // data as positional arguments; a test registers each constant under the kind
 // of script it is (Scripts), and the fake answers it from its args, as the
-// script would. A command it has no model for fails with status 127, so a
-// test never passes by a command being silently ignored.
+// script would. The deploy batch (Batch) is answered step by step, each step
+// a call of its own, as the script takes them. A command it has no model for
+// fails with status 127, so a test never passes by a command being silently
+// ignored.
 package fakeconn
 
 import (

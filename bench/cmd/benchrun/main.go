@@ -53,7 +53,7 @@ func main() {
 		c.fleetPipe = append(c.fleetPipe, p == "on" || p == "true" || p == "1")
 	}
 	c.cases = map[string]bool{}
-	for _, k := range strings.Fields(envStr("BENCH_CASES", "noop cold fleet change")) {
+	for _, k := range strings.Fields(envStr("BENCH_CASES", "noop cold floor fleet change")) {
 		c.cases[k] = true
 	}
 	if c.runs < 1 || c.fleetRuns < 1 {
@@ -82,6 +82,11 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	if b.c.cases["cold"] {
 		if err := b.coldCase(ctx, &r); err != nil {
+			return err
+		}
+	}
+	if b.c.cases["floor"] {
+		if err := b.floorCase(ctx, &r); err != nil {
 			return err
 		}
 	}

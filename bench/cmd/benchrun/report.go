@@ -35,6 +35,7 @@ type report struct {
 	elapsed  time.Duration
 	tables   []table
 	noop     table
+	floor    table // cold deploy vs its floor
 	fleets   []fleetTable
 }
 
@@ -167,6 +168,12 @@ func (r report) markdown() string {
 		sess := med(berth, func(s sample) float64 { return float64(s.sessions) })
 		checks = append(checks, check("no-op redeploy: berth ≤ 1 SSH connection", conns <= 1, fmt.Sprintf("%.0f", conns)))
 		checks = append(checks, check("no-op redeploy: berth ≤ 2 round trips", trips <= 2 && sess <= 2, fmt.Sprintf("%.0f (sshd log: %.0f sessions)", trips, sess)))
+	}
+	if len(r.floor.tools) == 2 {
+		ratio := pairRatio(r.floor.res[0], r.floor.res[1])
+		trips := med(r.floor.res[0], func(s sample) float64 { return float64(s.selfTrips) })
+		checks = append(checks, check("cold deploy berth / floor ≤ 1.2 (no health waits)", ratio <= 1.2, fmt.Sprintf("%.3f", ratio)))
+		checks = append(checks, check("cold deploy: berth ≤ 4 round trips", trips <= 4, fmt.Sprintf("%.0f", trips)))
 	}
 	for _, f := range r.fleets {
 		fr := f.markdown(&b, t1)

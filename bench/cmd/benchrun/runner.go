@@ -131,16 +131,17 @@ func (b *bench) berthAs(ctx context.Context, user string, servers []*sshd, playb
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	for sc.Scan() {
+		// One host's summary event (docs/EVENTS.md).
 		var ev struct {
-			Event string `json:"event"`
-			Data  struct {
+			Type string `json:"type"`
+			Data struct {
 				Changes    int    `json:"changes"`
 				Conns      int    `json:"connections"`
 				RoundTrips int    `json:"round_trips"`
 				Result     string `json:"result"`
-			} `json:"data"`
+			}
 		}
-		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Event != "summary" {
+		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Type != "summary" || json.Unmarshal(sc.Bytes(), &ev.Data) != nil {
 			continue
 		}
 		s.hosts++

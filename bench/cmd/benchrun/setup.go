@@ -88,7 +88,11 @@ func (b *bench) path(elem ...string) string {
 }
 
 func (b *bench) setup(ctx context.Context) error {
-	for _, tool := range []string{"docker", "ansible-playbook", "ssh-keygen", "/usr/sbin/sshd", "/usr/bin/time", "busybox", "docker-compose", "useradd"} {
+	tools := []string{"docker", "ssh", "ssh-keygen", "/usr/sbin/sshd", "/usr/bin/time", "busybox", "useradd"}
+	if b.c.cases["noop"] || b.c.cases["cold"] || b.c.cases["fleet"] || b.c.cases["change"] {
+		tools = append(tools, "ansible-playbook", "docker-compose") // the floor case needs neither
+	}
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s is missing (bench/run installs it): %v", tool, err)
 		}
@@ -108,14 +112,14 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := b.playbooks(); err != nil {
 		return err
 	}
-	for _, name := range []string{"noop-b", "noop-a", "noop-c", "cold-b", "cold-a", "cold-c"} {
+	for _, name := range []string{"noop-b", "noop-a", "noop-c", "cold-b", "cold-a", "cold-c", "floor-b", "floor-f"} {
 		p, err := freePort("127.0.0.1", b.ports)
 		if err != nil {
 			return err
 		}
 		b.ports[name] = p
 	}
-	for _, d := range []string{"state", "astate", "creds", "cstate", "ansible-local"} {
+	for _, d := range []string{"state", "astate", "fstate", "creds", "cstate", "ansible-local"} {
 		if err := os.MkdirAll(b.path(d), 0o700); err != nil {
 			return err
 		}
@@ -433,6 +437,7 @@ func (b *bench) teardown(ctx context.Context, prefix string) {
 	_ = os.Remove(b.path("astate", prefix+"secrets.env"))
 	_ = os.Remove(b.path("creds", prefix+"db_password"))
 	_ = os.Remove(b.path("cstate", prefix+"secrets.env"))
+	_ = os.RemoveAll(b.path("fstate", prefix+"stack"))
 }
 
 func (b *bench) cleanup() {

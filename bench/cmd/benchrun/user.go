@@ -47,7 +47,7 @@ func (b *bench) deployUser(ctx context.Context) error {
 	if err := os.Chmod(b.path("authorized_keys"), 0o644); err != nil {
 		return err
 	}
-	for _, d := range []string{"state", "astate"} {
+	for _, d := range []string{"state", "astate", "fstate"} {
 		if err := os.Chown(b.path(d), uid, gid); err != nil {
 			return err
 		}
