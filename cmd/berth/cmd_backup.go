@@ -210,7 +210,7 @@ func (a *App) restore(c *cli.Context) error {
 		return err
 	}
 	opts := backup.RestoreOptions{Volumes: c.StringSlice("volume"), Force: c.Bool("force"), Secrets: secrets}
-	opts.Deploy = deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Pull: c.Bool("pull"),
+	opts.Deploy = deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), CommandTimeout: c.Duration("command-timeout"), Pull: c.Bool("pull"),
 		LockWait: c.Duration("lock-wait"), LockStale: c.Duration("lock-stale"), Version: version, Reporter: rep, Redactor: a.redactor}
 	for _, v := range secrets {
 		a.redactor.Add(v)

@@ -84,7 +84,7 @@ func (a *App) move(c *cli.Context) error {
 	}
 	src, dst := r.hosts[0], r.hosts[1]
 	opts := backup.MoveOptions{Force: c.Bool("force"), DNS: d, DestroySource: c.Bool("destroy-source"), DestroyVolumes: c.Bool("volumes"),
-		Deploy: deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), Pull: c.Bool("pull"),
+		Deploy: deploy.Options{Stack: c.String("stack"), StateDir: c.String("state-dir"), CommandTimeout: c.Duration("command-timeout"), Pull: c.Bool("pull"),
 			LockWait: c.Duration("lock-wait"), LockStale: c.Duration("lock-stale"), Version: version, Reporter: rep, Redactor: a.redactor}}
 	srcConn, err := connect(c.Context, src.Target, r.ssh)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"github.com/berth-sh/berth/internal/docker"
 	"github.com/berth-sh/berth/internal/plan"
 	"github.com/berth-sh/berth/playbooks"
-	"github.com/berth-sh/berth/remote"
 )
 
 // batchScript applies a whole plan in one session and releases the deploy
@@ -235,17 +234,17 @@ func (b *batchOps) container(a *applier, act plan.Action) error {
 }
 
 // batchBound limits a batch session: each step's own limit (a swap's, which
-// covers a rollback, for a container), plus a margin for the files and the
-// release.
-func batchBound(p *plan.Plan) time.Duration {
-	d := remote.DefaultCommandTimeout
+// covers a rollback, for a container; step for the others), plus a margin
+// for the files and the release.
+func batchBound(p *plan.Plan, step time.Duration) time.Duration {
+	d := step
 	for _, act := range p.Actions {
 		switch {
 		case act.Kind == plan.Keep:
 		case act.Container != nil:
 			d += swapTimeout(act.Container)
 		default:
-			d += remote.DefaultCommandTimeout
+			d += step
 		}
 	}
 	return d

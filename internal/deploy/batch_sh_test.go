@@ -130,7 +130,7 @@ func TestBatchScriptInSh(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			b := startBatch(ctx, conn, batchBound(p), ops.args)
+			b := startBatch(ctx, conn, batchBound(p, remote.DefaultCommandTimeout), remote.DefaultCommandTimeout, ops.args)
 			a.x = b
 			err := b.upload(ctx, dir+"/secrets.env", formatEnv(secrets), 0o660)
 			if err == nil {
@@ -191,7 +191,7 @@ func TestBatchScriptThatStopsEndsTheSession(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		ctx := context.Background()
-		b := startBatch(ctx, remote.NewLocal(false), time.Minute, []string{t.TempDir(), "info", "bogus"})
+		b := startBatch(ctx, remote.NewLocal(false), time.Minute, time.Minute, []string{t.TempDir(), "info", "bogus"})
 		err := b.checkpoint(ctx, 0)
 		if released, _ := b.finish(ctx); released {
 			err = errors.New("released by a script that stopped")

@@ -92,6 +92,7 @@ type batchRun struct {
 	records chan batchRecord
 	stdin   *answers
 	kill    context.CancelFunc
+	step    time.Duration // bounds a step without a wait of its own
 	ended   chan struct{}
 	err     error // the session's, once ended is closed
 	// beforeRelease runs when the script is about to release the lock.
@@ -102,12 +103,13 @@ type batchRun struct {
 	quit chan struct{}
 }
 
-// startBatch starts batchScript with args; bound limits the whole session.
-func startBatch(ctx context.Context, conn remote.Conn, bound time.Duration, args []string) *batchRun {
+// startBatch starts batchScript with args; bound limits the whole session,
+// step each step without a wait of its own.
+func startBatch(ctx context.Context, conn remote.Conn, bound, step time.Duration, args []string) *batchRun {
 	// The session outlives a cancel of ctx: a swap in progress must finish.
 	// The steps that may be interrupted kill it themselves.
 	sctx, kill := context.WithCancel(context.WithoutCancel(ctx))
-	b := &batchRun{conn: conn, records: make(chan batchRecord, 64), stdin: newAnswers(), kill: kill, ended: make(chan struct{}), quit: make(chan struct{})}
+	b := &batchRun{conn: conn, records: make(chan batchRecord, 64), stdin: newAnswers(), kill: kill, step: step, ended: make(chan struct{}), quit: make(chan struct{})}
 	lines := &recordWriter{out: b.records, quit: b.quit, exited: b.stdin.close}
 	go func() {
 		defer close(b.ended)
@@ -216,7 +218,7 @@ func (b *batchRun) done(ctx context.Context, argv []string) (string, error) {
 
 // stepDone is done for a step without a wait: bounded as one command.
 func (b *batchRun) stepDone(ctx context.Context, argv []string) error {
-	ctx, cancel := context.WithTimeout(ctx, remote.DefaultCommandTimeout)
+	ctx, cancel := context.WithTimeout(ctx, b.step)
 	defer cancel()
 	_, err := b.done(ctx, argv)
 	return err

@@ -42,6 +42,10 @@ type Options struct {
 	// PushSpool, when set, shares one local read of each pushed image among
 	// the run's hosts.
 	PushSpool *imagepush.Spool
+	// CommandTimeout bounds each step of the apply that has no wait of its
+	// own (the steps share one session, so the connection's per-command
+	// bound cannot); 0 is remote.DefaultCommandTimeout.
+	CommandTimeout time.Duration
 
 	// afterStep, when set (by this package's tests), is called after each
 	// step of a container swap, with the step's name.
@@ -53,6 +57,13 @@ type Options struct {
 
 func (o Options) stack(pb *playbooks.Playbook) (string, error) {
 	return playbooks.Stack(o.Stack, pb)
+}
+
+func (o Options) commandTimeout() time.Duration {
+	if o.CommandTimeout > 0 {
+		return o.CommandTimeout
+	}
+	return remote.DefaultCommandTimeout
 }
 
 func (o Options) lookupEnv() func(string) (string, bool) {
@@ -238,7 +249,7 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("apply: %w", err)
 	}
-	b := startBatch(ctx, conn, batchBound(res.Plan), ops.args)
+	b := startBatch(ctx, conn, batchBound(res.Plan, opts.commandTimeout()), opts.commandTimeout(), ops.args)
 	b.beforeRelease = stopHeartbeat
 	a.x = b
 	if ss.store {
