@@ -200,17 +200,19 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 }
 
 // store writes what produce streams into v's file in dst, gzip-compressing
-// and hashing it on the way.
+// and hashing it on the way. The file write and the hash run beside the
+// stream (see fanout), not in its way.
 func store(ctx context.Context, dst Store, v Volume, produce func(io.Writer) error) (Volume, error) {
 	w, err := dst.Create(ctx, v.File.File)
 	if err != nil {
 		return v, err
 	}
-	sum := newAsyncSum()
-	defer sum.Close()
-	stored := &counter{w: io.MultiWriter(w, sum)}
+	sum := sha256.New()
+	fan := newFanout(w, sum)
+	stored := &counter{w: fan}
 	zw, err := gzip.NewWriterLevel(stored, gzip.BestSpeed)
 	if err != nil {
+		fan.Close()
 		w.Abort()
 		return v, err
 	}
@@ -219,6 +221,9 @@ func store(ctx context.Context, dst Store, v Volume, produce func(io.Writer) err
 	if err == nil {
 		err = zw.Close()
 	}
+	if ferr := fan.Close(); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		w.Abort()
 		return v, err
@@ -226,42 +231,8 @@ func store(ctx context.Context, dst Store, v Volume, produce func(io.Writer) err
 	if err := w.Close(); err != nil {
 		return v, err
 	}
-	v.TarSize, v.Size, v.SHA256 = raw.n, stored.n, sum.Sum()
+	v.TarSize, v.Size, v.SHA256 = raw.n, stored.n, hexSum(sum)
 	return v, nil
-}
-
-// asyncSum hashes what is written to it in its own goroutine: sha256 is the
-// largest CPU cost of a backup in berth's process, and this overlaps it with
-// receiving the stream (one 32 KiB chunk deep, through io.Pipe).
-type asyncSum struct {
-	pw   *io.PipeWriter
-	h    hash.Hash
-	done chan struct{}
-}
-
-func newAsyncSum() *asyncSum {
-	pr, pw := io.Pipe()
-	s := &asyncSum{pw: pw, h: sha256.New(), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		_, err := io.Copy(s.h, pr)
-		pr.CloseWithError(err) // hashing never fails; this only ends the pipe
-	}()
-	return s
-}
-
-func (s *asyncSum) Write(p []byte) (int, error) { return s.pw.Write(p) }
-
-// Close ends the hashing; it is safe to call more than once.
-func (s *asyncSum) Close() {
-	s.pw.Close()
-	<-s.done
-}
-
-// Sum is the hex sha256 of everything written.
-func (s *asyncSum) Sum() string {
-	s.Close()
-	return hexSum(s.h)
 }
 
 // hotDump is the playbook's dump for volume name, or nil.
