@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -95,7 +96,24 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 	if err != nil {
 		return nil, err
 	}
+	release = sync.OnceFunc(release)
 	defer release()
+	// pending is the last archive written, not yet synced and in place:
+	// its sync overlaps the lock's release round trip (see below).
+	var pending Writer
+	finish := func() error {
+		w := pending
+		pending = nil
+		if w == nil {
+			return nil
+		}
+		return w.Close()
+	}
+	defer func() {
+		if pending != nil {
+			pending.Abort()
+		}
+	}()
 	dumps := map[string]*playbooks.VolumeBackup{}
 	var tarVols []string
 	mountpoints := map[string]string{}
@@ -139,12 +157,16 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 		rep.Progress("dump volume %s with %s in %s", name, b.Exec[0], b.Container)
 		v := Volume{Name: name, Method: MethodExec, Container: b.Container, File: File{File: name + ".dump.gz"}}
 		args := append([]string{"docker", "exec", b.Container}, b.Exec...)
-		v, err := store(ctx, dst, v, func(w io.Writer) error {
+		if err := finish(); err != nil {
+			return res, err
+		}
+		v, w, err := store(ctx, dst, v, func(w io.Writer) error {
 			return conn.Run(ctx, remote.Cmd{Args: args, Stdout: w})
 		})
 		if err != nil {
 			return res, fmt.Errorf("dump volume %s: %w", name, err)
 		}
+		pending = w
 		m.Volumes = append(m.Volumes, v)
 	}
 
@@ -155,14 +177,18 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 	archiveErr := stopAll(ctx, conn, res.Stopped)
 	if archiveErr == nil {
 		for _, name := range tarVols {
+			if archiveErr = finish(); archiveErr != nil {
+				break
+			}
 			rep.Progress("archive volume %s", name)
-			v, err := store(ctx, dst, Volume{Name: name, File: File{File: name + ".tar.gz"}}, func(w io.Writer) error {
+			v, w, err := store(ctx, dst, Volume{Name: name, File: File{File: name + ".tar.gz"}}, func(w io.Writer) error {
 				return remote.Script(ctx, conn, archiveScript, w, mountpoints[name])
 			})
 			if err != nil {
 				archiveErr = fmt.Errorf("archive volume %s: %w", name, err)
 				break
 			}
+			pending = w
 			m.Volumes = append(m.Volumes, v)
 		}
 	}
@@ -180,6 +206,13 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 	}
 	if archiveErr != nil {
 		return res, archiveErr
+	}
+	// The host's part is done (the secrets came with the observe): the lock
+	// goes while the last archive is synced here, not after. The deferred
+	// release waits for this one.
+	go release()
+	if err := finish(); err != nil {
+		return res, err
 	}
 
 	if len(pb.Secrets) > 0 && !opts.NoSecrets {
@@ -201,11 +234,12 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 
 // store writes what produce streams into v's file in dst, gzip-compressing
 // and hashing it on the way. The file write and the hash run beside the
-// stream (see fanout), not in its way.
-func store(ctx context.Context, dst Store, v Volume, produce func(io.Writer) error) (Volume, error) {
+// stream (see fanout), not in its way. On success the file is left for the
+// caller to Close (which syncs it and puts it in place) or Abort.
+func store(ctx context.Context, dst Store, v Volume, produce func(io.Writer) error) (Volume, Writer, error) {
 	w, err := dst.Create(ctx, v.File.File)
 	if err != nil {
-		return v, err
+		return v, nil, err
 	}
 	sum := sha256.New()
 	fan := newFanout(w, sum)
@@ -214,7 +248,7 @@ func store(ctx context.Context, dst Store, v Volume, produce func(io.Writer) err
 	if err != nil {
 		fan.Close()
 		w.Abort()
-		return v, err
+		return v, nil, err
 	}
 	raw := &counter{w: zw}
 	err = produce(raw)
@@ -226,13 +260,10 @@ func store(ctx context.Context, dst Store, v Volume, produce func(io.Writer) err
 	}
 	if err != nil {
 		w.Abort()
-		return v, err
-	}
-	if err := w.Close(); err != nil {
-		return v, err
+		return v, nil, err
 	}
 	v.TarSize, v.Size, v.SHA256 = raw.n, stored.n, hexSum(sum)
-	return v, nil
+	return v, w, nil
 }
 
 // hotDump is the playbook's dump for volume name, or nil.
