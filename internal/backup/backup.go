@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -95,7 +96,24 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 	if err != nil {
 		return nil, err
 	}
+	release = sync.OnceFunc(release)
 	defer release()
+	// pending is the last archive written, not yet synced and in place:
+	// its sync overlaps the lock's release round trip (see below).
+	var pending Writer
+	finish := func() error {
+		w := pending
+		pending = nil
+		if w == nil {
+			return nil
+		}
+		return w.Close()
+	}
+	defer func() {
+		if pending != nil {
+			pending.Abort()
+		}
+	}()
 	dumps := map[string]*playbooks.VolumeBackup{}
 	var tarVols []string
 	mountpoints := map[string]string{}
@@ -139,12 +157,16 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 		rep.Progress("dump volume %s with %s in %s", name, b.Exec[0], b.Container)
 		v := Volume{Name: name, Method: MethodExec, Container: b.Container, File: File{File: name + ".dump.gz"}}
 		args := append([]string{"docker", "exec", b.Container}, b.Exec...)
-		v, err := store(ctx, dst, v, func(w io.Writer) error {
+		if err := finish(); err != nil {
+			return res, err
+		}
+		v, w, err := store(ctx, dst, v, func(w io.Writer) error {
 			return conn.Run(ctx, remote.Cmd{Args: args, Stdout: w})
 		})
 		if err != nil {
 			return res, fmt.Errorf("dump volume %s: %w", name, err)
 		}
+		pending = w
 		m.Volumes = append(m.Volumes, v)
 	}
 
@@ -155,14 +177,18 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 	archiveErr := stopAll(ctx, conn, res.Stopped)
 	if archiveErr == nil {
 		for _, name := range tarVols {
+			if archiveErr = finish(); archiveErr != nil {
+				break
+			}
 			rep.Progress("archive volume %s", name)
-			v, err := store(ctx, dst, Volume{Name: name, File: File{File: name + ".tar.gz"}}, func(w io.Writer) error {
+			v, w, err := store(ctx, dst, Volume{Name: name, File: File{File: name + ".tar.gz"}}, func(w io.Writer) error {
 				return remote.Script(ctx, conn, archiveScript, w, mountpoints[name])
 			})
 			if err != nil {
 				archiveErr = fmt.Errorf("archive volume %s: %w", name, err)
 				break
 			}
+			pending = w
 			m.Volumes = append(m.Volumes, v)
 		}
 	}
@@ -180,6 +206,13 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 	}
 	if archiveErr != nil {
 		return res, archiveErr
+	}
+	// The host's part is done (the secrets came with the observe): the lock
+	// goes while the last archive is synced here, not after. The deferred
+	// release waits for this one.
+	go release()
+	if err := finish(); err != nil {
+		return res, err
 	}
 
 	if len(pb.Secrets) > 0 && !opts.NoSecrets {
@@ -200,68 +233,37 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 }
 
 // store writes what produce streams into v's file in dst, gzip-compressing
-// and hashing it on the way.
-func store(ctx context.Context, dst Store, v Volume, produce func(io.Writer) error) (Volume, error) {
+// and hashing it on the way. The file write and the hash run beside the
+// stream (see fanout), not in its way. On success the file is left for the
+// caller to Close (which syncs it and puts it in place) or Abort.
+func store(ctx context.Context, dst Store, v Volume, produce func(io.Writer) error) (Volume, Writer, error) {
 	w, err := dst.Create(ctx, v.File.File)
 	if err != nil {
-		return v, err
+		return v, nil, err
 	}
-	sum := newAsyncSum()
-	defer sum.Close()
-	stored := &counter{w: io.MultiWriter(w, sum)}
+	sum := sha256.New()
+	fan := newFanout(w, sum)
+	stored := &counter{w: fan}
 	zw, err := gzip.NewWriterLevel(stored, gzip.BestSpeed)
 	if err != nil {
+		fan.Close()
 		w.Abort()
-		return v, err
+		return v, nil, err
 	}
 	raw := &counter{w: zw}
 	err = produce(raw)
 	if err == nil {
 		err = zw.Close()
 	}
+	if ferr := fan.Close(); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		w.Abort()
-		return v, err
+		return v, nil, err
 	}
-	if err := w.Close(); err != nil {
-		return v, err
-	}
-	v.TarSize, v.Size, v.SHA256 = raw.n, stored.n, sum.Sum()
-	return v, nil
-}
-
-// asyncSum hashes what is written to it in its own goroutine: sha256 is the
-// largest CPU cost of a backup in berth's process, and this overlaps it with
-// receiving the stream (one 32 KiB chunk deep, through io.Pipe).
-type asyncSum struct {
-	pw   *io.PipeWriter
-	h    hash.Hash
-	done chan struct{}
-}
-
-func newAsyncSum() *asyncSum {
-	pr, pw := io.Pipe()
-	s := &asyncSum{pw: pw, h: sha256.New(), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		_, err := io.Copy(s.h, pr)
-		pr.CloseWithError(err) // hashing never fails; this only ends the pipe
-	}()
-	return s
-}
-
-func (s *asyncSum) Write(p []byte) (int, error) { return s.pw.Write(p) }
-
-// Close ends the hashing; it is safe to call more than once.
-func (s *asyncSum) Close() {
-	s.pw.Close()
-	<-s.done
-}
-
-// Sum is the hex sha256 of everything written.
-func (s *asyncSum) Sum() string {
-	s.Close()
-	return hexSum(s.h)
+	v.TarSize, v.Size, v.SHA256 = raw.n, stored.n, hexSum(sum)
+	return v, w, nil
 }
 
 // hotDump is the playbook's dump for volume name, or nil.

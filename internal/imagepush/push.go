@@ -3,7 +3,6 @@ package imagepush
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-sh/berth/remote"
+	"github.com/klauspost/compress/gzip"
 )
 
 // chunk is the size of every write into the connection: OpenSSH stalled on a
