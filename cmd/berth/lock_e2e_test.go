@@ -195,11 +195,13 @@ func TestStaleLockIsBrokenByTheNextDeploy(t *testing.T) {
 	}
 }
 
+// A lock younger than --lock-stale is held, however old: 20m against 30m, so
+// a limit read in the wrong unit (30 s, say) breaks it and fails the test.
 func TestFreshLockIsNotBroken(t *testing.T) {
 	for _, holder := range []string{"ghost@busy pid=1 run=x", ""} {
 		t.Run("holder="+holder, func(t *testing.T) {
 			e := newStackEnv(t)
-			e.makeLock(t, holder, 0)
+			e.makeLock(t, holder, 20*time.Minute)
 			_, errOut, code := berth(t, e.args("deploy", "--lock-stale", "30m")...)
 			if code != exitLockHeld || !strings.Contains(errOut, "deploy lock held by") {
 				t.Fatalf("deploy against a fresh lock: exit %d, want %d", code, exitLockHeld)
