@@ -217,6 +217,12 @@ func TestUnlockSaysWhatItRemoved(t *testing.T) {
 	e := newStackEnv(t)
 	lock := filepath.Join(e.stateDir, e.prefix+"stack", "lock")
 	e.makeLock(t, "ghost@busy pid=1 run=x", time.Minute)
+	// Taken an hour ago, last heartbeat (the info file) a minute ago: the age
+	// said is the heartbeat's.
+	hourAgo := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(lock, hourAgo, hourAgo); err != nil {
+		t.Fatal(err)
+	}
 	out, _, code := berth(t, e.args("unlock")...)
 	if code != 0 || !strings.Contains(out, "removed the lock "+lock+" held by ghost@busy pid=1 run=x (last heartbeat 1m") {
 		t.Fatalf("unlock: exit %d, %s", code, out)
