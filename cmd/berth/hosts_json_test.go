@@ -6,14 +6,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-sh/berth/internal/awsfake"
 )
 
-// TestHostsJSON: hosts --json is JSON lines with the README's snake_case fields.
+// TestHostsJSON: hosts --json is JSON lines with the README's snake_case fields,
+// each of them shown by one case.
 func TestHostsJSON(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "berth.yaml")
 	if err := os.WriteFile(cfg, []byte("hosts:\n  - host: deploy@10.0.0.5:2222\n    vars: {http_port: \"8080\"}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// An EC2 target is the one that has every field.
+	aws := awsfake.New(t)
+	aws.Env(t)
+	aws.AddInstance(awsfake.Instance{ID: "i-0abc", PublicIP: "203.0.113.9", PrivateIP: "10.1.2.3", Tags: map[string]string{"Name": "web1", "app": "blog"}})
 	tests := []struct {
 		name string
 		args []string
@@ -25,6 +32,9 @@ func TestHostsJSON(t *testing.T) {
 		}},
 		{"config with vars", []string{"--config", cfg}, []string{
 			`{"name":"10.0.0.5","ssh":"deploy@10.0.0.5:2222","vars":{"http_port":"8080"}}`,
+		}},
+		{"ec2", []string{"--ec2-tag", "app=blog", "--user", "admin", "--ssh-config", "none"}, []string{
+			`{"name":"web1","id":"i-0abc","ssh":"admin@203.0.113.9","public_ip":"203.0.113.9","private_ip":"10.1.2.3","state":"running"}`,
 		}},
 	}
 	for _, tt := range tests {

@@ -195,11 +195,13 @@ func TestStaleLockIsBrokenByTheNextDeploy(t *testing.T) {
 	}
 }
 
+// A lock younger than --lock-stale is held, however old: 20m against 30m, so
+// a limit read in the wrong unit (30 s, say) breaks it and fails the test.
 func TestFreshLockIsNotBroken(t *testing.T) {
 	for _, holder := range []string{"ghost@busy pid=1 run=x", ""} {
 		t.Run("holder="+holder, func(t *testing.T) {
 			e := newStackEnv(t)
-			e.makeLock(t, holder, 0)
+			e.makeLock(t, holder, 20*time.Minute)
 			_, errOut, code := berth(t, e.args("deploy", "--lock-stale", "30m")...)
 			if code != exitLockHeld || !strings.Contains(errOut, "deploy lock held by") {
 				t.Fatalf("deploy against a fresh lock: exit %d, want %d", code, exitLockHeld)
@@ -215,6 +217,12 @@ func TestUnlockSaysWhatItRemoved(t *testing.T) {
 	e := newStackEnv(t)
 	lock := filepath.Join(e.stateDir, e.prefix+"stack", "lock")
 	e.makeLock(t, "ghost@busy pid=1 run=x", time.Minute)
+	// Taken an hour ago, last heartbeat (the info file) a minute ago: the age
+	// said is the heartbeat's.
+	hourAgo := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(lock, hourAgo, hourAgo); err != nil {
+		t.Fatal(err)
+	}
 	out, _, code := berth(t, e.args("unlock")...)
 	if code != 0 || !strings.Contains(out, "removed the lock "+lock+" held by ghost@busy pid=1 run=x (last heartbeat 1m") {
 		t.Fatalf("unlock: exit %d, %s", code, out)

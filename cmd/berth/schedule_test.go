@@ -348,4 +348,7 @@ func TestScheduleUserUnitDirectory(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "systemctl --user stop berth-wordpress.timer") {
 		t.Fatalf("remove: exit %d", code)
 	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "berth-wordpress.*")); len(left) != 0 {
+		t.Errorf("--remove --user-unit left %v", left)
+	}
 }

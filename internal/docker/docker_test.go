@@ -259,6 +259,9 @@ func TestParseObservedErrors(t *testing.T) {
 		{"### error\ndocker-unavailable\nCannot connect to the Docker daemon\n", ErrDockerUnavailable, "Cannot connect"},
 		{"### containers\n[{]\n", nil, "parse containers section at byte 3: invalid character"},
 		{"### containers\n[]\n### volumes\n[{\"Name\": 7}]\n", nil, "parse volumes section at byte 11: json: cannot unmarshal number"},
+		{"### containers\n[]\n### networks\n{\n", nil, "parse networks section"},
+		{"### containers\n[]\n### images\n[{\"Id\": 7}]\n", nil, "parse images section"},
+		{"### error\nsomething-new\nwhat the host said\n", nil, "observe host: something-new\nwhat the host said"},
 		{"bash: sh: not found\n", nil, "no containers section"},
 	}
 	for _, tt := range tests {
