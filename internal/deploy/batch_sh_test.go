@@ -132,7 +132,7 @@ func TestBatchScriptInSh(t *testing.T) {
 			ctx := context.Background()
 			b := startBatch(ctx, conn, batchBound(p, remote.DefaultCommandTimeout), remote.DefaultCommandTimeout, ops.args)
 			a.x = b
-			err := b.upload(ctx, dir+"/secrets.env", formatEnv(secrets), 0o660)
+			err := b.upload(ctx, dir+"/secrets.env", docker.EnvFile(secrets), 0o660)
 			if err == nil {
 				_, err = a.apply(ctx, p)
 			}

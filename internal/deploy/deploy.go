@@ -253,7 +253,7 @@ func Deploy(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, opts 
 	b.beforeRelease = stopHeartbeat
 	a.x = b
 	if ss.store {
-		if err = b.upload(ctx, secretsFile, formatEnv(ss.values), 0o660); err != nil {
+		if err = b.upload(ctx, secretsFile, docker.EnvFile(ss.values), 0o660); err != nil {
 			err = fmt.Errorf("store secrets: %w", err)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -26,19 +25,6 @@ func parseSecrets(b []byte) map[string]string {
 		}
 	}
 	return m
-}
-
-func formatEnv(m map[string]string) []byte {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k + "=" + m[k] + "\n")
-	}
-	return []byte(b.String())
 }
 
 // checkSecretValue says why v cannot be a secret value: it must be one line
@@ -178,5 +164,5 @@ func envFile(c *playbooks.Container, secrets map[string]string) []byte {
 	for env, secret := range c.SecretEnv {
 		m[env] = secrets[secret]
 	}
-	return formatEnv(m)
+	return docker.EnvFile(m)
 }

@@ -110,10 +110,10 @@ func TestResolveSecrets(t *testing.T) {
 
 func TestSecretsFileRoundTrip(t *testing.T) {
 	in := map[string]string{"b": "2", "a": "x=y"}
-	if got := string(formatEnv(in)); got != "a=x=y\nb=2\n" {
+	if got := string(docker.EnvFile(in)); got != "a=x=y\nb=2\n" {
 		t.Fatalf("formatEnv = %q", got)
 	}
-	out := parseSecrets(formatEnv(in))
+	out := parseSecrets(docker.EnvFile(in))
 	if len(out) != 2 || out["a"] != "x=y" || out["b"] != "2" {
 		t.Fatalf("parseSecrets = %v", out)
 	}

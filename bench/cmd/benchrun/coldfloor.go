@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -88,7 +87,7 @@ func coldFloorScript(playbook, stateRoot string, st stack) (string, error) {
 		return "", err
 	}
 	writeFile := func(file string, m map[string]string) error {
-		if err := add("printf", "%s", envText(m)); err != nil {
+		if err := add("printf", "%s", string(docker.EnvFile(m))); err != nil {
 			return err
 		}
 		q, err := remote.QuoteWord(file)
@@ -145,20 +144,6 @@ func floorContainer(add func(...string) error, writeFile func(string, map[string
 		}
 	}
 	return add("docker", "inspect", "--format", "{{.State.Status}}", c.Name)
-}
-
-// envText is an env file: NAME=value lines, sorted, as berth writes them.
-func envText(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k + "=" + m[k] + "\n")
-	}
-	return b.String()
 }
 
 // coldFloor runs the floor script of a cold deploy of st in one OpenSSH
