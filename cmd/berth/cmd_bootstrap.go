@@ -38,7 +38,7 @@ Example:
 				_, err := bootstrapHost(ctx, conn, rep)
 				return statsOf(conn), err
 			})
-			a.costLine(rep, len(results), totalStats(results))
+			costLine(rep, len(results), totalStats(results))
 			if err != nil {
 				return withCode(exitFailure, err)
 			}

@@ -128,7 +128,7 @@ option. Only use it when no deploy is running.`,
 					Age: ui.Duration(u.Age), RemovedBreak: u.Break})
 				return statsOf(conn), nil
 			})
-			a.costLine(rep, len(results), totalStats(results))
+			costLine(rep, len(results), totalStats(results))
 			if err != nil {
 				return withCode(exitFailure, err)
 			}

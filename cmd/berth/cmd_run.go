@@ -54,7 +54,7 @@ Example:
 				errOut.Close()
 				return statsOf(conn), err
 			})
-			a.costLine(a.handler(c), len(results), totalStats(results))
+			costLine(a.handler(c), len(results), totalStats(results))
 			failed := 0
 			for _, r := range results {
 				var exit *remote.ExitError

@@ -50,7 +50,7 @@ points at these targets.`,
 					rep.Handle(statusEvent(h.ConnName, h.State, r.hosts[i].Playbook, opts))
 				}
 			}
-			a.costLine(rep, len(res.Hosts), total)
+			costLine(rep, len(res.Hosts), total)
 			if res.HostsErr != nil {
 				return withCode(exitFailure, res.HostsErr)
 			}
@@ -106,7 +106,7 @@ func statusEvent(host string, st *deploy.State, pb *playbooks.Playbook, opts dep
 		e.Networks = append(e.Networks, ui.NetworkStatus{Name: n.Name, Driver: driver})
 	}
 	for _, f := range st.Foreign(pb, opts) {
-		e.Foreign = append(e.Foreign, ui.ForeignObject{Object: string(f.Object), Name: f.Name, Owner: f.Owner})
+		e.Foreign = append(e.Foreign, f.Event())
 	}
 	if st.Lock.Held {
 		e.LockHolder, e.LockAge = st.Lock.Holder, ui.Duration(st.Lock.Age)

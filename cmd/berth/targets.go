@@ -143,7 +143,7 @@ func (a *App) sshOptions(c *cli.Context) (remote.SSHOptions, error) {
 // a target the ssh config cannot resolve keeps its own name (connecting
 // fails on the same error).
 func hostID(t inventory.Target, opts remote.SSHOptions) string {
-	if t.Name == localName && t.Addr == "" {
+	if isLocal(t) {
 		return localName
 	}
 	id, err := remote.HostID(t.SSHTarget(), opts)
@@ -153,9 +153,12 @@ func hostID(t inventory.Target, opts remote.SSHOptions) string {
 	return id
 }
 
+// isLocal says t is this machine (--local), reached without SSH.
+func isLocal(t inventory.Target) bool { return t.Name == localName && t.Addr == "" }
+
 // connect opens the one connection a run uses for a target.
 func connect(ctx context.Context, t inventory.Target, opts remote.SSHOptions) (remote.Conn, error) {
-	if t.Name == localName && t.Addr == "" {
+	if isLocal(t) {
 		return &remote.Local{Sudo: opts.Sudo, CommandTimeout: opts.CommandTimeout}, nil
 	}
 	conn, err := remote.DialSSH(ctx, t.SSHTarget(), opts)
@@ -194,7 +197,7 @@ func parseVars(kvs []string) (map[string]string, error) {
 
 // costLine reports what a run cost in SSH connections and round trips
 // (stderr; dropped by --quiet).
-func (a *App) costLine(rep ui.Handler, hosts int, total remote.Stats) {
+func costLine(rep ui.Handler, hosts int, total remote.Stats) {
 	rep.Handle(ui.RunSummary{Hosts: hosts, Connections: total.Connections, RoundTrips: total.RoundTrips()})
 }
 

@@ -4,6 +4,7 @@ package plan
 
 import (
 	"fmt"
+	"github.com/berth-sh/berth/internal/ui"
 	"strings"
 
 	"github.com/berth-sh/berth/internal/docker"
@@ -62,11 +63,11 @@ type Foreign struct {
 	Owner  string // the stack its label names; "" when it has no berth label
 }
 
-func (f Foreign) String() string {
-	if f.Owner == "" {
-		return fmt.Sprintf("%s %s (no berth label)", f.Object, f.Name)
-	}
-	return fmt.Sprintf("%s %s (stack %s)", f.Object, f.Name, f.Owner)
+func (f Foreign) String() string { return f.Event().String() }
+
+// Event is f as the events report it.
+func (f Foreign) Event() ui.ForeignObject {
+	return ui.ForeignObject{Object: string(f.Object), Name: f.Name, Owner: f.Owner}
 }
 
 // ForeignError stops a deploy before it changes anything: objects it would

@@ -15,7 +15,7 @@ func (p *Plan) Event(host string) ui.Plan {
 		e.Actions[i] = ui.PlanAction{Kind: string(a.Kind), Object: string(a.Object), Name: a.Name, Reasons: a.Reasons}
 	}
 	for _, f := range p.Foreign {
-		e.Foreign = append(e.Foreign, ui.ForeignObject{Object: string(f.Object), Name: f.Name, Owner: f.Owner})
+		e.Foreign = append(e.Foreign, f.Event())
 	}
 	return e
 }

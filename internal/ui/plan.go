@@ -45,7 +45,7 @@ func WritePlan(w io.Writer, p Plan) error {
 		fmt.Fprintf(&b, "! container %s (backup left by an interrupted deploy)\n", l)
 	}
 	for _, f := range p.Foreign {
-		fmt.Fprintf(&b, "! foreign %s: not this stack's, left alone\n", foreignText(f))
+		fmt.Fprintf(&b, "! foreign %s: not this stack's, left alone\n", f.String())
 	}
 	for _, name := range p.Strangers {
 		fmt.Fprintf(&b, "! container %s of stack %s: not in this playbook, which runs nothing here; left alone\n", name, p.Stack)
@@ -63,7 +63,8 @@ func WritePlan(w io.Writer, p Plan) error {
 	return err
 }
 
-func foreignText(f ForeignObject) string {
+// String is a foreign object as people read it: kind, name and owner.
+func (f ForeignObject) String() string {
 	if f.Owner == "" {
 		return fmt.Sprintf("%s %s (no berth label)", f.Object, f.Name)
 	}

@@ -243,7 +243,7 @@ func statusText(e Status) string {
 	}
 	tw.Flush()
 	for _, f := range e.Foreign {
-		fmt.Fprintf(&b, "foreign %s: not this stack's; deploy stops on it\n", foreignText(f))
+		fmt.Fprintf(&b, "foreign %s: not this stack's; deploy stops on it\n", f.String())
 	}
 	if e.LockHeld {
 		fmt.Fprintf(&b, "deploy lock held for %s by %s\n", time.Duration(e.LockAge), e.LockHolder)
