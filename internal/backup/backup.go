@@ -151,8 +151,13 @@ func Backup(ctx context.Context, conn remote.Conn, pb *playbooks.Playbook, dst S
 		if b == nil {
 			continue
 		}
-		if c, ok := st.Docker.Containers[b.Container]; !ok || !c.Running {
+		c, ok := st.Docker.Containers[b.Container]
+		if !ok || !c.Running {
 			return res, fmt.Errorf("dump volume %s on %s: container %s is not running, and backup.exec runs in it", name, conn.Host(), b.Container)
+		}
+		// Names are host-wide: exec only in the stack's own container.
+		if owner := c.Labels[docker.LabelStack]; owner != stack {
+			return res, fmt.Errorf("dump volume %s on %s: container %s belongs to stack %q, not %q", name, conn.Host(), b.Container, owner, stack)
 		}
 		rep.Progress("dump volume %s with %s in %s", name, b.Exec[0], b.Container)
 		v := Volume{Name: name, Method: MethodExec, Container: b.Container, File: File{File: name + ".dump.gz"}}
